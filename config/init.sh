@@ -1,0 +1,89 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the Bochs test guest (busybox sh), installed by
+# scripts/mkinitramfs.sh.  Markers on the serial console, read by
+# scripts/boot.sh and scripts/report.sh:
+#   PLE-CMDLINE: <kernel command line>
+#   PLE-PARAMS: <module>.<param>=<value>   (one line per KVM module parameter)
+#   ... run_kselftest.sh KTAP output ...
+#   PLE-DONE rc=<run_kselftest.sh exit status>
+#
+# The tests to run come from a file in the initramfs, /etc/ple/tests (one
+# COLLECTION:TEST per line, written by mkinitramfs.sh), not from the
+# kernel command line: the command line stays for KVM module parameters.
+# Optional kernel parameter: ple.timeout=N overrides the per-test timeout
+# of the collections' "settings" files (run_kselftest.sh -o N).
+
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+KSFT_DIR=/kselftest
+TESTS_FILE=/etc/ple/tests
+
+mount_fs() {
+	mount -t proc proc /proc
+	mount -t sysfs sysfs /sys
+	mount -t devtmpfs devtmpfs /dev 2>/dev/null
+	# devtmpfs has no /dev/fd, /dev/stdout...: run_kselftest.sh writes its
+	# log to /dev/stdout, which would otherwise become a regular file.
+	ln -sfn /proc/self/fd /dev/fd
+	ln -sf /proc/self/fd/0 /dev/stdin
+	ln -sf /proc/self/fd/1 /dev/stdout
+	ln -sf /proc/self/fd/2 /dev/stderr
+	mount -t debugfs debugfs /sys/kernel/debug
+	mount -t tmpfs tmpfs /tmp
+}
+
+print_params() {
+	echo "PLE-CMDLINE: $(cat /proc/cmdline)"
+	for mod in kvm kvm_amd kvm_intel; do
+		for p in /sys/module/"$mod"/parameters/*; do
+			[ -r "$p" ] || continue
+			echo "PLE-PARAMS: $mod.${p##*/}=$(cat "$p")"
+		done
+	done
+}
+
+# cmdline_value NAME: value of NAME=... on the kernel command line.
+cmdline_value() {
+	read -r cmdline </proc/cmdline
+	for arg in $cmdline; do
+		case "$arg" in
+		"$1"=*) echo "${arg#*=}" ;;
+		esac
+	done
+}
+
+run_tests() {
+	set --
+	while read -r t; do
+		[ -n "$t" ] && set -- "$@" -t "$t"
+	done <"$TESTS_FILE"
+	timeout=$(cmdline_value ple.timeout)
+	[ -n "$timeout" ] && set -- "$@" -o "$timeout"
+	"$KSFT_DIR"/run_kselftest.sh "$@"
+}
+
+finish() {
+	echo "PLE-DONE rc=$1"
+	sync
+	# Let the 8250 drain: output still queued at power-off is lost.
+	sleep 2
+	poweroff -f
+}
+
+main() {
+	mount_fs
+	print_params
+	if [ -r "$TESTS_FILE" ] && [ -x "$KSFT_DIR/run_kselftest.sh" ]; then
+		run_tests
+		rc=$?
+	else
+		echo "init: $TESTS_FILE or $KSFT_DIR/run_kselftest.sh missing" >&2
+		rc=127
+	fi
+	finish "$rc"
+}
+
+main
+# poweroff -f failed: fall through, the kernel panics when init exits.

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Apply the series (patches/*.patch) with "git am" onto the base, in a work
+# tree of the cache: $CACHE_DIR/src/NAME, branch series/NAME.  The base
+# repository and any tree of the user's are never modified.  A work tree
+# that has uncommitted changes is refused (nothing is touched), so are
+# patches that do not apply: the am is aborted, and the patch and the file
+# it failed on are named.
+#
+# With --without N (repeatable), patch number N is left out: the checks use
+# it to build the series without one of its fixes.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+usage() {
+	cat <<EOF
+usage: ${0##*/} [--patches DIR] [--without N]... NAME
+Applies DIR/*.patch (default: $REPO_DIR/patches) onto the base in
+$SRC_DIR/NAME and prints that path.
+EOF
+}
+
+# The work tree must not hold anything a reset would lose.
+check_clean() {
+	local wt=$1
+	# An "am" that a killed run left behind is ours to abort.
+	if [ -d "$(git -C "$wt" rev-parse --git-path rebase-apply)" ]; then
+		git -C "$wt" am --abort >/dev/null 2>&1 || true
+	fi
+	[ -z "$(git -C "$wt" status --porcelain --untracked-files=no)" ] ||
+		die "$wt has uncommitted changes; refusing to touch it (commit or discard them, or remove the tree)"
+}
+
+# Create the work tree, or bring an existing one back to the base.
+# Checking out only rewrites the files that differ, so the kernel build
+# directories of the tree stay incremental.
+prepare_tree() {
+	local wt=$1 branch=$2
+	if [ -e "$wt/.git" ]; then
+		check_clean "$wt"
+		git -C "$wt" checkout -q -B "$branch" base
+	else
+		git -C "$BASE_GIT" worktree prune
+		git -C "$BASE_GIT" worktree add -q -B "$branch" "$wt" base
+	fi
+}
+
+# "git am" one patch; on failure abort and name the patch and the file.
+am_one() {
+	local wt=$1 patch=$2 out file
+	if ! out=$(git -C "$wt" am -q --committer-date-is-author-date "$patch" 2>&1); then
+		git -C "$wt" am --abort >/dev/null 2>&1 || true
+		printf '%s\n' "$out" >&2
+		file=$(printf '%s\n' "$out" |
+			sed -n 's/^error: patch failed: \(.*\):[0-9]*$/\1/p; s/^error: \(.*\): does not exist in index$/\1/p' |
+			head -n 1)
+		die "patch $(basename "$patch") does not apply${file:+ (file $file)}; the tree was left at the base"
+	fi
+}
+
+main() {
+	local patches=$REPO_DIR/patches name wt n=0 applied=0 p
+	local -a without=()
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--patches) [ $# -ge 2 ] || { usage >&2; exit 2; }; patches=$2; shift 2 ;;
+		--without) [ $# -ge 2 ] || { usage >&2; exit 2; }
+			[[ $2 =~ ^[0-9]+$ ]] || die "--without takes a patch number, not '$2'"
+			without+=("$2"); shift 2 ;;
+		-h|--help) usage; exit 0 ;;
+		-*) usage >&2; exit 2 ;;
+		*) break ;;
+		esac
+	done
+	[ $# -eq 1 ] || { usage >&2; exit 2; }
+	name=$1
+	[[ $name =~ ^[A-Za-z0-9._-]+$ ]] || die "bad tree name '$name'"
+	git -C "$BASE_GIT" rev-parse -q --verify base >/dev/null 2>&1 ||
+		die "no base tree in $BASE_GIT: run scripts/get-base.sh first"
+	compgen -G "$patches/*.patch" >/dev/null || die "no patches in $patches"
+	wt=$SRC_DIR/$name
+	prepare_tree "$wt" "series/$name"
+	for p in "$patches"/*.patch; do
+		n=$((n + 1))
+		if [[ " ${without[*]} " == *" $n "* ]]; then
+			log "leaving out $(basename "$p")"
+			continue
+		fi
+		am_one "$wt" "$p"
+		applied=$((applied + 1))
+	done
+	log "$name: $applied of $n patches applied on $(git -C "$wt" rev-parse --short base)"
+	echo "$wt"
+}
+
+main "$@"

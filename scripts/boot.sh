@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# boot.sh --disk IMG --log SERIAL.log [--timeout SECONDS]
+#
+# Boots IMG under Bochs 2.7 (cpu model=ryzen: SVM + PauseFilter, no
+# PFThreshold), headless, with com1 written to SERIAL.log and Bochs' own log
+# to SERIAL.log.bochs.  A watchdog kills Bochs on timeout, or when the
+# serial log shows a kernel panic, a BUG or an Oops.
+#
+# Display: Bochs has no usable "nogui" in Debian; the `term` display
+# (package bochs-term) runs on a private pty under script(1) and opens no
+# socket.  Without it, `rfb` is used inside a private network namespace
+# (unshare), so its VNC listener cannot be reached; plain rfb is the last
+# resort (warned).
+#
+# Exit status:
+#   0  the log has the "PLE-DONE rc=N" marker (the tests may still have
+#      failed: see N and scripts/report.sh); Bochs' own status 1 after the
+#      guest's poweroff -f is expected
+#   1  usage or setup error
+#   2  Bochs exited without the PLE-DONE marker
+#   3  timeout: the guest hung (Bochs killed)
+#   4  kernel panic, BUG or Oops in the serial log (Bochs killed)
+#   5  Bochs, its BIOS or its display plugin is not installed
+# Environment: PLE_BOCHS_CPU0_ERRORS=report keeps Bochs' CPU error messages.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+EXIT_NO_MARKER=2 EXIT_TIMEOUT=3 EXIT_PANIC=4 EXIT_NO_BOCHS=5
+BIOS=/usr/share/bochs/BIOS-bochs-latest
+VGABIOS=/usr/share/bochs/VGABIOS-lgpl-latest
+PANIC_RE='(Kernel panic - not syncing|---\[ end Kernel panic|kernel BUG at|BUG:|Oops:)'
+DONE_GRACE=30 # seconds allowed between PLE-DONE and Bochs' exit
+# Bochs' CPU0 "error" messages (RDMSR 0x1d9, every SVM I/O exit: ~300,000
+# lines, 15 MB per run) are ignored unless PLE_BOCHS_CPU0_ERRORS=report.
+CPU0_ERRORS=${PLE_BOCHS_CPU0_ERRORS:-ignore}
+
+usage() {
+	echo "usage: ${0##*/} [-h|--help] --disk IMG --log SERIAL.log [--timeout SECONDS]"
+	echo "  exit: 0 PLE-DONE seen, 2 no marker, 3 timeout, 4 panic/BUG/Oops, 5 no bochs"
+}
+
+bad_usage() { usage >&2; die "$*"; }
+
+# fail CODE MESSAGE: like die, with a distinct exit status.
+fail() {
+	local code=$1
+	shift
+	printf '%s: error: %s\n' "${0##*/}" "$*" >&2
+	exit "$code"
+}
+
+parse_args() {
+	DISK="" LOG="" TIMEOUT=600
+	while [[ $# -gt 0 ]]; do
+		case "$1" in
+		-h | --help) usage; exit 0 ;;
+		--disk | --log | --timeout)
+			[[ $# -ge 2 && -n $2 ]] || bad_usage "$1 needs a value"
+			case "$1" in
+			--disk) DISK=$2 ;;
+			--log) LOG=$2 ;;
+			--timeout) TIMEOUT=$2 ;;
+			esac
+			shift 2 ;;
+		*) bad_usage "unexpected argument '$1'" ;;
+		esac
+	done
+	[[ -n $DISK && -n $LOG ]] || bad_usage "--disk and --log are required"
+	[[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || bad_usage "--timeout must be a positive number of seconds"
+	[[ -f $DISK ]] || die "disk image '$DISK' not found"
+	[[ -d $(dirname "$LOG") ]] || die "log directory '$(dirname "$LOG")' does not exist"
+	DISK=$(cd "$(dirname "$DISK")" && pwd)/$(basename "$DISK")
+	LOG=$(cd "$(dirname "$LOG")" && pwd)/$(basename "$LOG")
+	BXLOG=$LOG.bochs
+}
+
+check_bochs() {
+	command -v bochs >/dev/null 2>&1 ||
+		fail $EXIT_NO_BOCHS "'bochs' not found: install the Debian package 'bochs'"
+	[[ -f $BIOS ]] || fail $EXIT_NO_BOCHS "$BIOS missing: install 'bochsbios'"
+	[[ -f $VGABIOS ]] || VGABIOS=/usr/share/vgabios/vgabios.bin
+	[[ -f $VGABIOS ]] || fail $EXIT_NO_BOCHS "no VGA BIOS: install 'vgabios'"
+	if [[ -e $DISK.lock ]]; then
+		die "$DISK is locked by another Bochs ($DISK.lock); remove the file if stale"
+	fi
+}
+
+# pick_display: sets DISPLAY_LINE and the LAUNCH array (command prefix).
+pick_display() {
+	if compgen -G '/usr/lib/*/bochs/plugins/libbx_term_gui.so*' >/dev/null &&
+		command -v script >/dev/null 2>&1; then
+		DISPLAY_LINE="display_library: term"
+		LAUNCH=(term)
+	else
+		DISPLAY_LINE='display_library: rfb, options="timeout=0"'
+		if unshare --net true 2>/dev/null; then
+			LAUNCH=(unshare --net)
+		elif unshare --user --map-root-user --net true 2>/dev/null; then
+			LAUNCH=(unshare --user --map-root-user --net)
+		else
+			log "warning: no bochs-term and no unshare: rfb listens on all interfaces"
+			LAUNCH=()
+		fi
+	fi
+}
+
+write_config() {
+	cat >"$WORK/bochsrc" <<-EOF
+		romimage: file="$BIOS"
+		vgaromimage: file="$VGABIOS"
+		cpu: model=ryzen, count=1, ips=200000000
+		memory: guest=512, host=512
+		clock: sync=none
+		boot: disk
+		ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14
+		ata0-master: type=disk, path="$DISK", mode=flat
+		com1: enabled=1, mode=file, dev="$LOG"
+		$DISPLAY_LINE
+		mouse: enabled=0
+		panic: action=fatal
+		error: action=report, cpu0=$CPU0_ERRORS
+		info: action=report
+		debug: action=ignore
+		log: "$BXLOG"
+	EOF
+	printf 'c\nquit\n' >"$WORK/cmds"
+}
+
+start_bochs() {
+	local cmd=(bochs -q -f "$WORK/bochsrc" -rc "$WORK/cmds")
+	rm -f "$LOG" "$BXLOG"
+	: >"$LOG"
+	if [[ ${LAUNCH[0]:-} == term ]]; then
+		setsid script -qfec "$(printf '%q ' "${cmd[@]}")" /dev/null \
+			</dev/null >/dev/null 2>"$WORK/stderr" &
+	else
+		setsid "${LAUNCH[@]}" "${cmd[@]}" </dev/null >/dev/null 2>"$WORK/stderr" &
+	fi
+	BX_PID=$!
+}
+
+stop_bochs() {
+	local i
+	kill -0 "$BX_PID" 2>/dev/null || return 0
+	kill -TERM -- "-$BX_PID" 2>/dev/null || kill -TERM "$BX_PID" 2>/dev/null || true
+	for i in 1 2 3 4 5; do
+		kill -0 "$BX_PID" 2>/dev/null || return 0
+		sleep 1
+	done
+	log "Bochs ignored SIGTERM after ${i}s: SIGKILL"
+	kill -KILL -- "-$BX_PID" 2>/dev/null || kill -KILL "$BX_PID" 2>/dev/null || true
+}
+
+# wait_for RE SECONDS: wait (while Bochs runs) for RE in the serial log.
+wait_for() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		grep -qE "$1" "$LOG" && return 0
+		kill -0 "$BX_PID" 2>/dev/null || return 1
+		sleep 1
+	done
+	return 1
+}
+
+# watchdog: sets VERDICT to finished, exited, panic or timeout.
+watchdog() {
+	local start=$SECONDS done_at=""
+	VERDICT=exited
+	while kill -0 "$BX_PID" 2>/dev/null; do
+		if PANIC_LINE=$(grep -m1 -aE "$PANIC_RE" "$LOG" | tr -d '\r'); then
+			VERDICT=panic
+			# Give the kernel a moment to print the whole report.
+			wait_for '---\[ end (Kernel panic|trace)' 5 || true
+			return
+		fi
+		if [[ -z $done_at ]] && grep -qa '^PLE-DONE' "$LOG"; then
+			done_at=$SECONDS
+		fi
+		if [[ -n $done_at ]] && ((SECONDS - done_at > DONE_GRACE)); then
+			log "PLE-DONE seen but Bochs did not exit within ${DONE_GRACE}s of it"
+			VERDICT=finished
+			return
+		fi
+		if ((SECONDS - start >= TIMEOUT)); then
+			VERDICT=timeout
+			return
+		fi
+		sleep 1
+	done
+}
+
+show_tail() {
+	echo "---- last 30 lines of $LOG ----" >&2
+	tail -n 30 "$LOG" | tr -d '\r' >&2
+	echo "---- end of $LOG (Bochs log: $BXLOG) ----" >&2
+}
+
+# kind_of LINE: which of panic/BUG/Oops a matched line is.
+kind_of() {
+	case "$1" in
+	*"Kernel panic"*) echo "kernel panic" ;;
+	*BUG*) echo "kernel BUG" ;;
+	*) echo "kernel Oops" ;;
+	esac
+}
+
+conclude() {
+	local status=$1 rc
+	case "$VERDICT" in
+	panic)
+		show_tail
+		fail $EXIT_PANIC "$(kind_of "$PANIC_LINE") after $ELAPSED s: '$PANIC_LINE' (Bochs killed)" ;;
+	timeout)
+		show_tail
+		fail $EXIT_TIMEOUT "timeout: no PLE-DONE within $TIMEOUT s, guest hung (Bochs killed)" ;;
+	esac
+	rc=$(grep -a -m1 '^PLE-DONE' "$LOG" | tr -d '\r' | sed -n 's/^PLE-DONE rc=//p') || true
+	if [[ -n $rc ]]; then
+		log "PLE-DONE rc=$rc after $ELAPSED s (Bochs exit status $status; 1 = guest power-off, expected)"
+		exit 0
+	fi
+	show_tail
+	[[ ! -s $WORK/stderr ]] || tail -n 5 "$WORK/stderr" >&2
+	fail $EXIT_NO_MARKER "Bochs exited (status $status) after $ELAPSED s without the PLE-DONE marker"
+}
+
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+	[[ -z ${BX_PID:-} ]] || stop_bochs
+	# A killed Bochs leaves its lock file behind: it is ours.
+	[[ -z ${BX_PID:-} ]] || rm -f "$DISK.lock"
+	[[ -z ${WORK:-} ]] || rm -rf "$WORK"
+}
+
+main() {
+	local status=0 t0
+	parse_args "$@"
+	check_bochs
+	pick_display
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/ple-boot.XXXXXX")
+	trap cleanup EXIT
+	write_config
+	t0=$SECONDS
+	start_bochs
+	log "Bochs pid $BX_PID (${DISPLAY_LINE#display_library: }), timeout ${TIMEOUT}s, serial log $LOG"
+	watchdog
+	stop_bochs
+	wait "$BX_PID" || status=$?
+	ELAPSED=$((SECONDS - t0))
+	rm -f "$DISK.lock"
+	BX_PID=""
+	conclude "$status"
+}
+
+main "$@"

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# build-kernel.sh SRC OUT: build the Bochs test kernel out of tree.
+#
+# .config = tinyconfig + SRC/tools/testing/selftests/kvm/config
+#           + config/bochs.config (merged with the kernel's merge_config.sh,
+#           then olddefconfig).  It is only regenerated when the fragments,
+#           SRC's commit, SRC's uncommitted Kconfig changes or the compiler
+#           change (stamp: OUT/.ple-config.stamp); an unchanged result keeps
+#           the old .config (and its mtime), so rebuilds stay incremental.
+# ccache is used when installed (CCACHE_DIR=$CACHE_DIR/ccache).
+# Prints OUT/arch/x86/boot/bzImage on stdout at the end.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+usage() {
+	echo "usage: ${0##*/} [-h|--help] SRC OUT"
+	echo "  SRC  kernel source tree (read-only; git repository preferred)"
+	echo "  OUT  build directory (created; reused between runs)"
+}
+
+bad_usage() { usage >&2; die "$*"; }
+
+parse_args() {
+	case "${1:-}" in
+	-h | --help) usage; exit 0 ;;
+	-*) bad_usage "unknown option '$1'" ;;
+	esac
+	[[ $# -eq 2 ]] || bad_usage "expected SRC and OUT, got $# argument(s)"
+	[[ -f $1/Makefile && -f $1/Kconfig ]] ||
+		die "SRC '$1' is not a kernel source tree (no Makefile/Kconfig)"
+	SRC=$(cd "$1" && pwd)
+	mkdir -p "$2" || die "cannot create build directory '$2'"
+	OUT=$(cd "$2" && pwd)
+	[[ $OUT != "$SRC" ]] || die "OUT must differ from SRC (SRC is read-only)"
+	KVM_FRAG=$SRC/tools/testing/selftests/kvm/config
+	BOCHS_FRAG=$REPO_DIR/config/bochs.config
+	[[ -r $KVM_FRAG ]] || die "missing fragment $KVM_FRAG"
+	[[ -r $BOCHS_FRAG ]] || die "missing fragment $BOCHS_FRAG"
+	[[ -x $SRC/scripts/kconfig/merge_config.sh ]] ||
+		die "missing $SRC/scripts/kconfig/merge_config.sh"
+}
+
+check_tools() {
+	need_cmd make make
+	need_cmd gcc gcc
+	need_cmd flex flex
+	need_cmd bison bison
+	need_cmd bc bc
+	need_cmd sha256sum coreutils
+	[[ -f /usr/include/gelf.h ]] ||
+		die "/usr/include/gelf.h not found (objtool): install libelf-dev"
+	[[ -f /usr/include/openssl/ssl.h ]] ||
+		die "/usr/include/openssl/ssl.h not found: install libssl-dev"
+}
+
+# setup_cc: fills the CC_ARGS array (make arguments).
+setup_cc() {
+	CC_ARGS=()
+	if command -v ccache >/dev/null 2>&1; then
+		export CCACHE_DIR=${CCACHE_DIR:-$CACHE_DIR/ccache}
+		export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$CACHE_DIR}
+		export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+		mkdir -p "$CCACHE_DIR"
+		CC_ARGS=(CC="ccache gcc")
+		log "using ccache (CCACHE_DIR=$CCACHE_DIR)"
+	else
+		log "ccache not installed (apt-get install ccache): plain gcc"
+	fi
+}
+
+kmake() { make -C "$SRC" O="$OUT" "${CC_ARGS[@]}" "$@"; }
+
+# src_identity: what of SRC decides the generated .config.
+src_identity() {
+	local top
+	top=$(git -C "$SRC" rev-parse --show-toplevel 2>/dev/null || true)
+	if [[ -n $top && $(cd "$top" && pwd) == "$SRC" ]]; then
+		git -C "$SRC" rev-parse HEAD
+		git -C "$SRC" diff HEAD -- ':(glob)**/Kconfig*'
+	else
+		find "$SRC" -name 'Kconfig*' -type f -print0 | sort -z |
+			xargs -0 cat
+	fi
+}
+
+config_stamp() {
+	{
+		echo "ple-config v1"
+		cat "$KVM_FRAG" "$BOCHS_FRAG"
+		src_identity
+		gcc --version | head -n 1
+	} | sha256sum | cut -d' ' -f1
+}
+
+# verify_config: every =y line of both fragments must be in OUT/.config.
+verify_config() {
+	local missing line
+	missing=$(cat "$KVM_FRAG" "$BOCHS_FRAG" | grep -E '^CONFIG_[A-Za-z0-9_]+=y$' |
+		sort -u | while read -r line; do
+			grep -qxF "$line" "$OUT/.config" || echo "${line%=y}"
+		done)
+	[[ -z $missing ]] || die "fragment options lost by olddefconfig" \
+		"(unmet dependency or unknown symbol): $(echo "$missing" | tr '\n' ' ')"
+}
+
+gen_config() {
+	local cfg=$OUT/.config prev=$OUT/.config.ple-prev
+	log "generating $cfg (tinyconfig + kvm/config + bochs.config)"
+	rm -f "$prev"
+	[[ -f $cfg ]] && cp -p "$cfg" "$prev"
+	kmake -s tinyconfig || die "make tinyconfig failed"
+	(cd "$OUT" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$OUT" \
+		"$cfg" "$KVM_FRAG" "$BOCHS_FRAG" >"$OUT/merge_config.log") ||
+		die "merge_config.sh failed (see $OUT/merge_config.log)"
+	kmake -s olddefconfig || die "make olddefconfig failed"
+	verify_config
+	if [[ -f $prev ]] && cmp -s "$prev" "$cfg"; then
+		mv -f "$prev" "$cfg"
+		log ".config unchanged"
+	else
+		rm -f "$prev"
+	fi
+}
+
+ensure_config() {
+	local stamp_file=$OUT/.ple-config.stamp stamp
+	stamp=$(config_stamp)
+	if [[ -f $OUT/.config && -f $stamp_file &&
+		$(cat "$stamp_file") == "$stamp" ]]; then
+		log "fragments and Kconfig unchanged: keeping $OUT/.config"
+		return
+	fi
+	rm -f "$stamp_file"
+	gen_config
+	echo "$stamp" >"$stamp_file"
+}
+
+main() {
+	parse_args "$@"
+	check_tools
+	setup_cc
+	ensure_config
+	log "make -j$(jobs) bzImage in $OUT"
+	kmake -j"$(jobs)" bzImage || die "kernel build failed in $OUT"
+	[[ -f $OUT/arch/x86/boot/bzImage ]] ||
+		die "build finished but $OUT/arch/x86/boot/bzImage is missing"
+	echo "$OUT/arch/x86/boot/bzImage"
+}
+
+main "$@"

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Export the series from the developers' work tree (default: work/linux,
+# branch ple-series, ignored by git) into patches/ with git format-patch,
+# and copy the files the series adds under tools/testing/selftests/kvm/
+# into selftests/.  patches/ is never edited by hand: edit the branch and
+# run this again.  The same format-patch options are used by the check that
+# re-exports the series from a clean apply (ci/), so both must agree.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+usage() {
+	echo "usage: ${0##*/} [--tree DIR] [--branch NAME] [--out DIR]"
+	echo "  defaults: --tree $REPO_DIR/work/linux --branch ple-series --out $REPO_DIR/patches"
+}
+
+# format_series TREE RANGE OUTDIR: the one format-patch invocation.
+format_series() {
+	git -C "$1" format-patch -q --zero-commit --no-signature \
+		--base="$(git -C "$1" rev-parse base)" -o "$3" "$2"
+}
+
+# copy_selftests TREE RANGE: the files the series adds to the KVM selftests.
+copy_selftests() {
+	local tree=$1 range=$2 f
+	rm -rf "$REPO_DIR/selftests"
+	git -C "$tree" diff --name-only --diff-filter=A "$range" -- tools/testing/selftests/kvm |
+	while read -r f; do
+		mkdir -p "$REPO_DIR/selftests/$(dirname "${f#tools/testing/selftests/kvm/}")"
+		git -C "$tree" show "${range#*..}:$f" >"$REPO_DIR/selftests/${f#tools/testing/selftests/kvm/}"
+	done
+}
+
+main() {
+	local tree=$REPO_DIR/work/linux branch=ple-series out=$REPO_DIR/patches
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--tree) tree=$2; shift 2 ;;
+		--branch) branch=$2; shift 2 ;;
+		--out) out=$2; shift 2 ;;
+		-h|--help) usage; exit 0 ;;
+		*) usage >&2; exit 2 ;;
+		esac
+	done
+	git -C "$tree" rev-parse -q --verify "$branch" >/dev/null ||
+		die "no branch $branch in $tree"
+	[ -z "$(git -C "$tree" status --porcelain --untracked-files=no)" ] ||
+		die "$tree has uncommitted changes: commit them to $branch first"
+	mkdir -p "$out"
+	rm -f "$out"/*.patch
+	format_series "$tree" "base..$branch" "$out"
+	copy_selftests "$tree" "base..$branch"
+	log "exported $(find "$out" -name '*.patch' | wc -l) patches to $out"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	main "$@"
+fi

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# mkinitramfs.sh --selftests INSTALL_DIR --tests "kvm:sync_regs_test ..."
+#                [--init FILE] OUT.cpio
+#
+# Builds an uncompressed newc initramfs without root (GNU cpio -R 0:0 on a
+# staging directory; device nodes come from devtmpfs, /dev/console from the
+# kernel's built-in default initramfs) with:
+#   /bin/busybox (busybox-static) and its applet symlinks,
+#   /usr/bin/timeout: a shim, busybox's timeout lacks run_kselftest.sh's
+#                     --foreground,
+#   /kselftest/{run_kselftest.sh,kselftest/,kselftest-list.txt} from
+#     INSTALL_DIR (the list restricted to the selected tests),
+#   /kselftest/COLLECTION/{TEST (stripped),settings,config} for the
+#     selected tests only,
+#   /etc/ple/tests: the selected tests, one per line (read by /init),
+#   /init: config/init.sh (or --init FILE).
+# Test names are those of INSTALL_DIR/kselftest-list.txt (COLLECTION:TEST,
+# e.g. kvm:sync_regs_test); "kvm:x86/sync_regs_test" is accepted and mapped
+# to the installed name.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+BUSYBOX=/bin/busybox
+
+usage() {
+	echo "usage: ${0##*/} [-h|--help] --selftests INSTALL_DIR --tests \"COLL:TEST ...\" [--init FILE] OUT.cpio"
+}
+
+bad_usage() { usage >&2; die "$*"; }
+
+parse_args() {
+	KSFT="" TESTS="" INIT=$REPO_DIR/config/init.sh OUTPUT=""
+	while [[ $# -gt 0 ]]; do
+		case "$1" in
+		-h | --help) usage; exit 0 ;;
+		--selftests | --tests | --init)
+			[[ $# -ge 2 && -n $2 ]] || bad_usage "$1 needs a value"
+			case "$1" in
+			--selftests) KSFT=$2 ;;
+			--tests) TESTS=$2 ;;
+			--init) INIT=$2 ;;
+			esac
+			shift 2 ;;
+		-*) bad_usage "unknown option '$1'" ;;
+		*)
+			[[ -z $OUTPUT ]] || bad_usage "more than one output file"
+			OUTPUT=$1
+			shift ;;
+		esac
+	done
+	[[ -n $KSFT ]] || bad_usage "--selftests INSTALL_DIR is required"
+	[[ -n $TESTS ]] || bad_usage "--tests is required"
+	[[ -n $OUTPUT ]] || bad_usage "OUT.cpio is required"
+	[[ -x $KSFT/run_kselftest.sh && -r $KSFT/kselftest-list.txt && -d $KSFT/kselftest ]] ||
+		die "'$KSFT' is not a kselftest install dir (run_kselftest.sh," \
+			"kselftest-list.txt, kselftest/): run scripts/build-selftests.sh"
+	[[ -r $INIT ]] || die "init template '$INIT' not found"
+}
+
+check_tools() {
+	need_cmd cpio cpio
+	need_cmd strip binutils
+	need_cmd readelf binutils
+	[[ -x $BUSYBOX ]] || die "$BUSYBOX not found: install busybox-static"
+	if readelf -l "$BUSYBOX" | grep -q INTERP; then
+		die "$BUSYBOX is dynamically linked: install busybox-static"
+	fi
+}
+
+# resolve_test NAME: the kselftest-list.txt entry for NAME.
+resolve_test() {
+	local t=$1 list=$KSFT/kselftest-list.txt
+	[[ $t == *:* ]] || die "test '$t' is not COLLECTION:TEST (e.g. kvm:sync_regs_test)"
+	if grep -qxF "$t" "$list"; then
+		echo "$t"
+	elif grep -qxF "${t%%:*}:${t##*/}" "$list"; then
+		echo "${t%%:*}:${t##*/}"
+	else
+		die "test '$t' is not in $list (build it with scripts/build-selftests.sh)"
+	fi
+}
+
+stage_busybox() {
+	local applet
+	mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc/ple}
+	cp "$BUSYBOX" "$STAGE/bin/busybox"
+	while read -r applet; do
+		[[ -n $applet && $applet != bin/busybox && $applet != usr/bin/timeout ]] || continue
+		[[ -e $STAGE/$applet ]] || ln -s /bin/busybox "$STAGE/$applet"
+	done < <("$BUSYBOX" --list-full)
+	# shellcheck disable=SC2016 # literal script text
+	printf '%s\n' '#!/bin/sh' \
+		'# busybox timeout has no --foreground: drop it.' \
+		'[ "$1" = --foreground ] && shift' \
+		'exec /bin/busybox timeout "$@"' >"$STAGE/usr/bin/timeout"
+	chmod 755 "$STAGE/usr/bin/timeout"
+}
+
+stage_runner() {
+	local dst=$STAGE/kselftest
+	mkdir -p "$dst"
+	cp "$KSFT/run_kselftest.sh" "$dst/"
+	cp -r "$KSFT/kselftest" "$dst/"
+	: >"$dst/kselftest-list.txt"
+}
+
+# stage_test COLL:TEST
+stage_test() {
+	local coll=${1%%:*} name=${1#*:} f
+	local src=$KSFT/$coll dst=$STAGE/kselftest/$coll
+	[[ -f $src/$name ]] || die "test binary $src/$name missing"
+	mkdir -p "$dst"
+	if readelf -h "$src/$name" >/dev/null 2>&1; then
+		strip --strip-all -o "$dst/$name" "$src/$name" ||
+			die "strip $src/$name failed"
+	else
+		cp "$src/$name" "$dst/$name"
+	fi
+	chmod 755 "$dst/$name"
+	for f in settings config; do
+		[[ ! -f $src/$f ]] || cp "$src/$f" "$dst/$f"
+	done
+	echo "$1" >>"$STAGE/kselftest/kselftest-list.txt"
+	echo "$1" >>"$STAGE/etc/ple/tests"
+}
+
+write_cpio() {
+	local out_dir
+	out_dir=$(dirname "$OUTPUT")
+	[[ -d $out_dir ]] || die "output directory '$out_dir' does not exist"
+	(cd "$STAGE" && find . -mindepth 1 -printf '%P\n' | LC_ALL=C sort |
+		cpio --quiet -o -H newc -R 0:0 --reproducible) >"$OUTPUT.tmp" ||
+		die "cpio failed writing $OUTPUT"
+	mv -f "$OUTPUT.tmp" "$OUTPUT"
+}
+
+cleanup() { [[ -z ${STAGE:-} ]] || rm -rf "$STAGE"; }
+
+main() {
+	local t resolved=()
+	parse_args "$@"
+	check_tools
+	for t in $TESTS; do resolved+=("$(resolve_test "$t")"); done
+	STAGE=$(mktemp -d "${TMPDIR:-/tmp}/ple-initramfs.XXXXXX")
+	trap cleanup EXIT
+	stage_busybox
+	stage_runner
+	: >"$STAGE/etc/ple/tests"
+	for t in "${resolved[@]}"; do stage_test "$t"; done
+	install -m 755 "$INIT" "$STAGE/init"
+	write_cpio
+	log "$OUTPUT: $(du -k "$OUTPUT" | cut -f1) KiB, tests: ${resolved[*]}"
+}
+
+main "$@"
