@@ -64,11 +64,28 @@ run_tests() {
 	"$KSFT_DIR"/run_kselftest.sh "$@"
 }
 
+# The serial port's transmit count, from the 8250 driver.
+serial_tx() {
+	sed -n 's/^0:.* tx:\([0-9]*\).*/\1/p' /proc/tty/driver/serial 2>/dev/null
+}
+
+# Wait until the 8250 has sent everything: output still queued at power-off
+# is lost, and the emulated UART is slow (a full test log takes seconds).
+drain_serial() {
+	last=-1 same=0
+	while [ "$same" -lt 2 ]; do
+		sleep 1
+		now=$(serial_tx)
+		[ -n "$now" ] || { sleep 2; return; }
+		if [ "$now" = "$last" ]; then same=$((same + 1)); else same=0; fi
+		last=$now
+	done
+}
+
 finish() {
 	echo "PLE-DONE rc=$1"
 	sync
-	# Let the 8250 drain: output still queued at power-off is lost.
-	sleep 2
+	drain_serial
 	poweroff -f
 }
 
