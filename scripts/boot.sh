@@ -31,7 +31,8 @@ source "$(dirname "$0")/lib.sh"
 EXIT_NO_MARKER=2 EXIT_TIMEOUT=3 EXIT_PANIC=4 EXIT_NO_BOCHS=5
 BIOS=/usr/share/bochs/BIOS-bochs-latest
 VGABIOS=/usr/share/bochs/VGABIOS-lgpl-latest
-PANIC_RE='(Kernel panic - not syncing|---\[ end Kernel panic|kernel BUG at|BUG:|Oops:)'
+# Kernel reports at the start of a serial line (optional printk time).
+PANIC_RE=$'^\r?(\\[ *[0-9.]+\\] )?(Kernel panic - not syncing|kernel BUG at|BUG:|Oops:)'
 DONE_GRACE=30 # seconds allowed between PLE-DONE and Bochs' exit
 # Bochs' CPU0 "error" messages (RDMSR 0x1d9, every SVM I/O exit: ~300,000
 # lines, 15 MB per run) are ignored unless PLE_BOCHS_CPU0_ERRORS=report.
@@ -78,6 +79,8 @@ parse_args() {
 }
 
 check_bochs() {
+	need_cmd setsid util-linux
+	need_cmd pgrep procps
 	command -v bochs >/dev/null 2>&1 ||
 		fail $EXIT_NO_BOCHS "'bochs' not found: install the Debian package 'bochs'"
 	[[ -f $BIOS ]] || fail $EXIT_NO_BOCHS "$BIOS missing: install 'bochsbios'"
@@ -142,23 +145,35 @@ start_bochs() {
 	BX_PID=$!
 }
 
-stop_bochs() {
+# exited_within SECONDS: whether the Bochs process (group leader) is gone.
+exited_within() {
 	local i
-	kill -0 "$BX_PID" 2>/dev/null || return 0
-	kill -TERM -- "-$BX_PID" 2>/dev/null || kill -TERM "$BX_PID" 2>/dev/null || true
-	for i in 1 2 3 4 5; do
+	for ((i = 0; i < $1; i++)); do
 		kill -0 "$BX_PID" 2>/dev/null || return 0
 		sleep 1
 	done
-	log "Bochs ignored SIGTERM after ${i}s: SIGKILL"
-	kill -KILL -- "-$BX_PID" 2>/dev/null || kill -KILL "$BX_PID" 2>/dev/null || true
+	! kill -0 "$BX_PID" 2>/dev/null
+}
+
+# stop_bochs: bochs-bin ignores SIGTERM, so SIGKILL it (in the term case it
+# is the child of script(1), which then reaps it and exits by itself); the
+# whole process group (setsid made it Bochs' own) only as a last resort.
+stop_bochs() {
+	local kids
+	kill -0 "$BX_PID" 2>/dev/null || return 0
+	kids=$(pgrep -P "$BX_PID" || true)
+	# shellcheck disable=SC2086 # one pid per word
+	kill -KILL ${kids:-$BX_PID} 2>/dev/null || true
+	exited_within 5 && return 0
+	log "Bochs (pid $BX_PID) still there: SIGKILL to its process group"
+	kill -KILL -- "-$BX_PID" 2>/dev/null || true
 }
 
 # wait_for RE SECONDS: wait (while Bochs runs) for RE in the serial log.
 wait_for() {
 	local i
 	for ((i = 0; i < $2; i++)); do
-		grep -qE "$1" "$LOG" && return 0
+		grep -qaE -e "$1" "$LOG" && return 0
 		kill -0 "$BX_PID" 2>/dev/null || return 1
 		sleep 1
 	done
@@ -170,10 +185,12 @@ watchdog() {
 	local start=$SECONDS done_at=""
 	VERDICT=exited
 	while kill -0 "$BX_PID" 2>/dev/null; do
-		if PANIC_LINE=$(grep -m1 -aE "$PANIC_RE" "$LOG" | tr -d '\r'); then
+		if PANIC_LINE=$(grep -m1 -aE -e "$PANIC_RE" "$LOG" | tr -d '\r'); then
 			VERDICT=panic
-			# Give the kernel a moment to print the whole report.
-			wait_for '---\[ end (Kernel panic|trace)' 5 || true
+			# A BUG/Oops report goes on for a few lines: let it finish.
+			# (After a panic, panic=-1 reboots at once: nothing to wait for.)
+			[[ $PANIC_LINE == *"Kernel panic"* ]] ||
+				wait_for '---\[ end trace' 5 || true
 			return
 		fi
 		if [[ -z $done_at ]] && grep -qa '^PLE-DONE' "$LOG"; then
@@ -194,7 +211,11 @@ watchdog() {
 
 show_tail() {
 	echo "---- last 30 lines of $LOG ----" >&2
-	tail -n 30 "$LOG" | tr -d '\r' >&2
+	if [[ -s $LOG ]]; then
+		tail -n 30 "$LOG" | tr -d '\r' >&2
+	else
+		echo "(empty: the kernel printed nothing yet)" >&2
+	fi
 	echo "---- end of $LOG (Bochs log: $BXLOG) ----" >&2
 }
 

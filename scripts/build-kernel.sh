@@ -79,7 +79,7 @@ src_identity() {
 	top=$(git -C "$SRC" rev-parse --show-toplevel 2>/dev/null || true)
 	if [[ -n $top && $(cd "$top" && pwd) == "$SRC" ]]; then
 		git -C "$SRC" rev-parse HEAD
-		git -C "$SRC" diff HEAD -- ':(glob)**/Kconfig*'
+		git -C "$SRC" --no-optional-locks diff HEAD -- ':(glob)**/Kconfig*'
 	else
 		find "$SRC" -name 'Kconfig*' -type f -print0 | sort -z |
 			xargs -0 cat

@@ -9,7 +9,7 @@
 # re-exports the series from a clean apply (ci/), so both must agree.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
 	echo "usage: ${0##*/} [--tree DIR] [--branch NAME] [--out DIR]"

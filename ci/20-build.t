@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Every patch builds on its own (arch/x86/kvm/ with W=1, KVM_AMD and
+# KVM_INTEL on, no warning), the whole kernel builds at the end, and sparse
+# finds nothing new in the files the series touches.
+# shellcheck disable=SC2317 # the functions run through check()
+set -euo pipefail
+# shellcheck source=ci/tap.sh
+. "$(dirname "$0")/tap.sh"
+
+SPARSE_OBJS="arch/x86/kvm/x86.o arch/x86/kvm/svm/svm.o arch/x86/kvm/vmx/vmx.o"
+nr=$(find "$REPO_DIR/patches" -name '*.patch' | wc -l)
+plan $((nr + 3))
+
+check "the base kernel builds (bzImage)" "$REPO_DIR/scripts/build.sh" base
+check "the patched kernel builds (bzImage)" "$REPO_DIR/scripts/build.sh" patched
+
+# A work tree of its own, walked from the base to the last patch; its build
+# directory is configured like the patched kernel's and stays incremental.
+wt=$("$REPO_DIR/scripts/apply-series.sh" walk) || bail "the series does not apply"
+out=$BUILD_DIR/walk
+mkdir -p "$out"
+cp "$BUILD_DIR/patched/.config" "$out/.config"
+kmake() { make -C "$wt" O="$out" -s -j"$(jobs)" "$@"; }
+kmake olddefconfig >/dev/null
+for sym in KVM_AMD KVM_INTEL; do
+	grep -q "^CONFIG_$sym=y" "$out/.config" || bail "the kernel config lacks CONFIG_$sym=y"
+done
+
+# build_kvm: W=1 build of arch/x86/kvm/; fails on an error or any warning.
+build_kvm() {
+	local log
+	log=$(kmake W=1 arch/x86/kvm/ 2>&1) || { echo "$log"; return 1; }
+	if grep -E 'warning:' <<<"$log"; then return 1; fi
+}
+
+# sparse_warnings: sparse's warnings on the touched objects, without line
+# numbers, so that moved code does not count as new.
+sparse_warnings() {
+	# shellcheck disable=SC2086
+	kmake C=2 $SPARSE_OBJS 2>&1 | grep -E ': (warning|error):' |
+		sed -E 's/:[0-9]+:[0-9]+:/:/' | sort -u
+}
+
+head=$(git -C "$wt" rev-parse HEAD)
+git -C "$wt" checkout -q --detach base
+build_kvm >/dev/null || diag "the base itself does not build cleanly with W=1"
+need_cmd sparse sparse
+sparse_warnings >"$out/sparse.base"
+for c in $(git -C "$wt" rev-list --reverse "base..$head"); do
+	git -C "$wt" checkout -q --detach "$c"
+	check "builds alone with W=1: $(git -C "$wt" log -1 --format=%s "$c")" build_kvm
+done
+sparse_warnings >"$out/sparse.series"
+new_sparse() {
+	if comm -13 "$out/sparse.base" "$out/sparse.series" | grep .; then return 1; fi
+}
+check "sparse (C=2) adds no warning in $SPARSE_OBJS" new_sparse
+git -C "$wt" checkout -q "series/walk"
+
+done_testing

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# A fix whose removal no test notices is not tested: build the series
+# without each of its kernel patches, boot it with the parameters that
+# expose the bug, and expect pause_loop_exit_test to fail.  Prints the
+# table: patch left out, parameters, result, the case that failed.
+# shellcheck disable=SC2317 # the functions run through check()
+set -euo pipefail
+# shellcheck source=ci/tap.sh
+. "$(dirname "$0")/tap.sh"
+# shellcheck source=ci/emu.sh
+. "$(dirname "$0")/emu.sh"
+
+# patch number | kernel parameters that expose the bug | what it fixes
+MUTATIONS=(
+	"1|kvm_amd.pause_filter_count_shrink=4000|shrink wraps in subtractive mode"
+	"2|kvm_amd.pause_filter_count_max=1000|growth takes the window below the base"
+	"3||no pause filtering without PFThreshold"
+	"4||PAUSE-exit and window stats"
+)
+
+plan ${#MUTATIONS[@]}
+ensure_selftests >/dev/null 2>&1 || bail "the KVM selftests do not build"
+# check() runs its command in a subshell: the table goes through a file.
+table=$LOG_DIR/mutations.table
+: >"$table"
+
+# mutant N PARAMS: the series less patch N fails the PAUSE selftest.
+mutant() {
+	local n=$1 params=$2 bz log r why
+	bz=$("$REPO_DIR/scripts/build.sh" mutant --without "$n") || return 1
+	log=$LOG_DIR/without-$n.log
+	guest "without-$n" "$bz" "$PLE_TEST" "$params" >/dev/null 2>&1 || true
+	r=$(result "$log" "$PLE_TEST")
+	why=$(grep -E '^# (not ok [0-9]+|# .*(Expected|Unable))' "$log" | head -n 2 | tr '\n' ' ')
+	printf '%-2s %-40s %-5s %s\n' "$n" "${params:-defaults}" "$r" "$why" >>"$table"
+	ple_lines "$log"
+	[ "$r" = fail ]
+}
+
+for m in "${MUTATIONS[@]}"; do
+	IFS='|' read -r n params what <<<"$m"
+	p=$(find "$REPO_DIR/patches" -name "$(printf '%04d' "$n")-*.patch" -printf '%f\n')
+	check "without $p ($what), the selftest fails" mutant "$n" "$params"
+done
+diag "patch params                                   result why"
+diag "$(cat "$table")"
+
+done_testing

@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for the checks that boot kernels under the emulated AMD CPU.
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the checks that source this
+
+LOG_DIR=$CACHE_DIR/logs
+KSFT_INSTALL=$BUILD_DIR/selftests/install
+PLE_TEST=kvm:pause_loop_exit_test
+# The upstream selftests run on both kernels, with the reasons for the
+# ones left out.
+UPSTREAM_LIST=$REPO_DIR/ci/upstream-tests.txt
+mkdir -p "$LOG_DIR"
+
+upstream_tests() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$UPSTREAM_LIST"; }
+
+# ensure_selftests: every x86 KVM selftest of the patched tree, static, and
+# installed with kselftest's install target.
+ensure_selftests() {
+	"$REPO_DIR/scripts/build-selftests.sh" "$SRC_DIR/patched" "$BUILD_DIR/selftests" >&2
+}
+
+# guest NAME BZIMAGE "TESTS" ["PARAMS"]: boot, run, log to $LOG_DIR/NAME.log.
+guest() {
+	"$REPO_DIR/scripts/run-guest.sh" --kernel "$2" --selftests "$KSFT_INSTALL" \
+		--tests "$3" --append "${4:-}" --log "$LOG_DIR/$1.log" --timeout "${GUEST_TIMEOUT:-600}"
+}
+
+# result LOG TEST: ok, fail, skip or none, from the kselftest runner's line.
+result() {
+	local name=${2#*:}
+	awk -v t="$name" '
+		$0 ~ "^(not )?ok [0-9]+ selftests: [^:]+: " t "( |$)" {
+			r = /^not ok/ ? "fail" : (/# *SKIP/ ? "skip" : "ok")
+		}
+		END { print r ? r : "none" }' "$1"
+}
+
+# ple_lines LOG: the figures the PAUSE selftest printed.
+ple_lines() { grep -E '^# # PLE: ' "$1" | sed 's/^# # //' || true; }
+
+# kernel_complaints LOG: WARN, BUG, Oops or UBSAN reports in a serial log.
+kernel_complaints() {
+	grep -E 'WARNING: CPU|BUG:|Oops|UBSAN|Call Trace' "$1" || true
+}

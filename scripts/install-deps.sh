@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install the Debian 12 packages the scripts and checks need (as root, or
+# through sudo).  Only missing packages are installed, so a second run is
+# quick; a package apt cannot install is named.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+PACKAGES=(
+	# kernel build
+	make gcc libc6-dev bc bison flex libelf-dev libssl-dev cpio xz-utils
+	ccache rsync perl git
+	# checks: sparse, checkpatch (spdxcheck needs ply and GitPython), b4
+	sparse python3-ply python3-git b4 shellcheck
+	# the emulated AMD machine and its boot disk
+	bochs bochsbios vgabios busybox-static syslinux syslinux-common
+	syslinux-utils mtools dosfstools
+)
+
+missing() {
+	local p
+	for p in "${PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+			echo "$p"
+	done
+}
+
+main() {
+	local -a todo sudo=()
+	mapfile -t todo < <(missing)
+	if [ ${#todo[@]} -eq 0 ]; then
+		log "all ${#PACKAGES[@]} packages are installed"
+		return
+	fi
+	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+	log "installing: ${todo[*]}"
+	"${sudo[@]}" apt-get update -qq || die "apt-get update failed"
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq \
+		--no-install-recommends "${todo[@]}" >/dev/null ||
+		die "apt-get could not install: ${todo[*]}"
+	mapfile -t todo < <(missing)
+	[ ${#todo[@]} -eq 0 ] || die "still missing after apt-get: ${todo[*]}"
+}
+
+main "$@"
