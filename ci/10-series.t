@@ -11,7 +11,7 @@ set -euo pipefail
 # shellcheck source=scripts/export-series.sh
 . "$REPO_DIR/scripts/export-series.sh"
 
-plan 6
+plan 7
 "$REPO_DIR/scripts/get-base.sh" >/dev/null || bail "no base tree"
 if tree=$("$REPO_DIR/scripts/apply-series.sh" patched 2>/tmp/ple-am.$$); then
 	ok "the series applies with git am on $(git -C "$BASE_GIT" log -1 --format=%s base)"
@@ -110,5 +110,10 @@ b4_roundtrip() {
 	return "$rc"
 }
 check "the series as a threaded mbox, through b4 am and git am, gives the same tree" b4_roundtrip
+
+maintainers_current() {
+	"$REPO_DIR/scripts/maintainers.sh" "$tree" | diff "$REPO_DIR/MAINTAINERS.snippet" -
+}
+check "MAINTAINERS.snippet is what get_maintainer.pl gives for the series" maintainers_current
 
 done_testing

@@ -79,10 +79,10 @@ parse_args() {
 }
 
 check_bochs() {
-	need_cmd setsid util-linux
-	need_cmd pgrep procps
 	command -v bochs >/dev/null 2>&1 ||
 		fail $EXIT_NO_BOCHS "'bochs' not found: install the Debian package 'bochs'"
+	need_cmd setsid util-linux
+	need_cmd pgrep procps
 	[[ -f $BIOS ]] || fail $EXIT_NO_BOCHS "$BIOS missing: install 'bochsbios'"
 	[[ -f $VGABIOS ]] || VGABIOS=/usr/share/vgabios/vgabios.bin
 	[[ -f $VGABIOS ]] || fail $EXIT_NO_BOCHS "no VGA BIOS: install 'vgabios'"

@@ -73,12 +73,14 @@ setup_cc() {
 
 kmake() { make -C "$SRC" O="$OUT" "${CC_ARGS[@]}" "$@"; }
 
-# src_identity: what of SRC decides the generated .config.
+# src_identity: what of SRC decides the generated .config: the Kconfig
+# files' contents, not the commit, so that switching a work tree between
+# variants of the series (the checks do) keeps the configuration.
 src_identity() {
 	local top
 	top=$(git -C "$SRC" rev-parse --show-toplevel 2>/dev/null || true)
 	if [[ -n $top && $(cd "$top" && pwd) == "$SRC" ]]; then
-		git -C "$SRC" rev-parse HEAD
+		git -C "$SRC" --no-optional-locks ls-files -s -- ':(glob)**/Kconfig*'
 		git -C "$SRC" --no-optional-locks diff HEAD -- ':(glob)**/Kconfig*'
 	else
 		find "$SRC" -name 'Kconfig*' -type f -print0 | sort -z |
@@ -106,23 +108,26 @@ verify_config() {
 		"(unmet dependency or unknown symbol): $(echo "$missing" | tr '\n' ' ')"
 }
 
+# gen_config: generate the configuration in a scratch directory, so that
+# the 32-bit tinyconfig never lands in OUT, and install it in OUT only if
+# it differs (an unchanged .config keeps the build incremental).
 gen_config() {
-	local cfg=$OUT/.config prev=$OUT/.config.ple-prev
+	local cfg=$OUT/.config tmp
 	log "generating $cfg (tinyconfig + kvm/config + bochs.config)"
-	rm -f "$prev"
-	[[ -f $cfg ]] && cp -p "$cfg" "$prev"
-	kmake -s tinyconfig || die "make tinyconfig failed"
-	(cd "$OUT" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$OUT" \
-		"$cfg" "$KVM_FRAG" "$BOCHS_FRAG" >"$OUT/merge_config.log") ||
+	tmp=$(mktemp -d "$OUT/.kconfig.XXXXXX")
+	make -C "$SRC" O="$tmp" -s tinyconfig || die "make tinyconfig failed"
+	(cd "$tmp" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$tmp" \
+		"$tmp/.config" "$KVM_FRAG" "$BOCHS_FRAG" >"$OUT/merge_config.log") ||
 		die "merge_config.sh failed (see $OUT/merge_config.log)"
-	kmake -s olddefconfig || die "make olddefconfig failed"
-	verify_config
-	if [[ -f $prev ]] && cmp -s "$prev" "$cfg"; then
-		mv -f "$prev" "$cfg"
+	make -C "$SRC" O="$tmp" -s olddefconfig || die "make olddefconfig failed"
+	if [[ -f $cfg ]] && cmp -s "$tmp/.config" "$cfg"; then
 		log ".config unchanged"
 	else
-		rm -f "$prev"
+		cp "$tmp/.config" "$cfg"
 	fi
+	rm -rf "$tmp"
+	kmake -s olddefconfig || die "make olddefconfig failed in $OUT"
+	verify_config
 }
 
 ensure_config() {

@@ -62,6 +62,9 @@ check_tools() {
 	need_cmd rsync rsync
 	[[ -f /usr/lib/x86_64-linux-gnu/libc.a ]] ||
 		die "static libc.a not found: install libc6-dev"
+	# The kvm tests link libvfio, which needs libuuid (statically here).
+	[[ -f /usr/lib/x86_64-linux-gnu/libuuid.a && -f /usr/include/uuid/uuid.h ]] ||
+		die "libuuid.a/uuid.h not found: install uuid-dev"
 }
 
 setup_cc() {

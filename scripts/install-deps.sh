@@ -15,8 +15,8 @@ PACKAGES=(
 	# checks: sparse, checkpatch (spdxcheck needs ply and GitPython), b4
 	sparse python3-ply python3-git b4 shellcheck
 	# the emulated AMD machine and its boot disk
-	bochs bochsbios vgabios busybox-static syslinux syslinux-common
-	syslinux-utils mtools dosfstools
+	bochs bochsbios vgabios bochs-term busybox-static syslinux syslinux-common
+	syslinux-utils mtools dosfstools util-linux procps uuid-dev
 )
 
 missing() {

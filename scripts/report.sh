@@ -38,10 +38,14 @@ function strip_result(line) {
 	sub(/^(not )?ok [0-9]+ /, "", line); sub(/ +#.*$/, "", line)
 	return line
 }
-FNR == 1 {
-	col = ++ncols; lbl = FILENAME; sub(/^.*\//, "", lbl); sub(/\.log$/, "", lbl)
-	cols[col] = lbl; cur = ""; done[col] = "none"
+BEGIN {
+	# Columns from the arguments: an empty log still gets one.
+	for (i = 1; i < ARGC; i++) {
+		lbl = ARGV[i]; sub(/^.*\//, "", lbl); sub(/\.log$/, "", lbl)
+		cols[++ncols] = lbl; colof[ARGV[i]] = ncols; done[ncols] = "none"
+	}
 }
+FNR == 1 { col = colof[FILENAME]; cur = "" }
 { sub(/\r+$/, "") }
 /^# selftests: [^ ]+: [^ ]+$/ { cur = $3 $4; add_row(cur, cur); next }
 /^(not )?ok [0-9]+ selftests: / {
