@@ -28,15 +28,15 @@ guest() {
 # result LOG TEST: ok, fail, skip or none, from the kselftest runner's line.
 result() {
 	local name=${2#*:}
-	awk -v t="$name" '
+	tr -d '\r' <"$1" | awk -v t="$name" '
 		$0 ~ "^(not )?ok [0-9]+ selftests: [^:]+: " t "( |$)" {
 			r = /^not ok/ ? "fail" : (/# *SKIP/ ? "skip" : "ok")
 		}
-		END { print r ? r : "none" }' "$1"
+		END { print r ? r : "none" }' 
 }
 
 # ple_lines LOG: the figures the PAUSE selftest printed.
-ple_lines() { grep -E '^# # PLE: ' "$1" | sed 's/^# # //' || true; }
+ple_lines() { tr -d '\r' <"$1" | { grep -E '^# # PLE: ' || true; } | sed 's/^# # //'; }
 
 # kernel_complaints LOG: WARN, BUG, Oops or UBSAN reports in a serial log.
 kernel_complaints() {

@@ -19,13 +19,13 @@ diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 # check DESCRIPTION CMD...: one test point from a command's status; its
 # output is shown as diagnostics when it fails.
 check() {
-	local desc=$1 out
+	local _check_desc=$1 _check_out
 	shift
-	if out=$("$@" 2>&1); then
-		ok "$desc"
+	if _check_out=$("$@" 2>&1); then
+		ok "$_check_desc"
 	else
-		not_ok "$desc"
-		diag "$out"
+		not_ok "$_check_desc"
+		diag "$_check_out"
 	fi
 }
 

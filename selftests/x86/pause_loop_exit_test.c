@@ -290,7 +290,7 @@ static void test_exit_count(void)
 /* Spins of one window and a half each grow the window up to the max. */
 static void test_growth(void)
 {
-	u64 window = ple.base, exits = 0;
+	u64 window, nr, exits = 0;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	struct step s;
@@ -299,23 +299,26 @@ static void test_growth(void)
 	vm = create_vm(&vcpu, false);
 	for (i = 0; i < MAX_GROW_STEPS; i++) {
 		window = vcpu_get_stat(vcpu, ple_window);
-		spin_undisturbed(vcpu, window + window / 2 + 2, &s);
-		check_spin(&s, window + window / 2 + 2);
+		nr = window + window / 2 + 2;
+		spin_undisturbed(vcpu, nr, &s);
+		check_spin(&s, nr);
 		TEST_ASSERT(s.pause_exits,
 			    "Expected a PAUSE exit for %lu PAUSEs from window %lu",
-			    window + window / 2 + 2, window);
+			    nr, s.window_before);
 		exits += s.pause_exits;
 		/* The window has stopped growing and stays where it is. */
-		if (s.window_after == window)
+		if (s.window_after == s.window_before)
 			break;
 	}
 	TEST_ASSERT(i < MAX_GROW_STEPS, "Window still growing after %d spins",
 		    MAX_GROW_STEPS);
-	TEST_ASSERT_EQ(window, ple_grow(window));
+	TEST_ASSERT(s.window_after == ple_grow(s.window_after),
+		    "Expected the window to stop at %lu, got %lu",
+		    ple_grow(s.window_after), s.window_after);
 	kvm_vm_free(vm);
 
 	ksft_print_msg("PLE: %s: window %lu -> %lu in %lu PAUSE exits, then stays\n",
-		       ple.module, ple.base, window, exits);
+		       ple.module, ple.base, s.window_after, exits);
 	ksft_test_result_pass("growth and cap\n");
 }
 
