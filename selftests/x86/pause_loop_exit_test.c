@@ -281,7 +281,7 @@ static void test_exit_count(void)
 		       ple.module, NR_SPIN_PAUSES, s.window_before, s.pause_exits,
 		       s.window_after);
 	TEST_ASSERT(s.window_before == ple.base,
-		    "Expected window %lu for a new vCPU, got %lu (is PAUSE intercepted?)",
+		    "Expected the base window %lu at the first spin, got %lu",
 		    ple.base, s.window_before);
 	check_spin(&s, NR_SPIN_PAUSES);
 	ksft_test_result_pass("exit count\n");
