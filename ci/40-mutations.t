@@ -20,6 +20,7 @@ MUTATIONS=(
 )
 
 plan ${#MUTATIONS[@]}
+"$REPO_DIR/scripts/build.sh" patched >/dev/null 2>&1 || bail "the patched kernel does not build"
 ensure_selftests >/dev/null 2>&1 || bail "the KVM selftests do not build"
 # check() runs its command in a subshell: the table goes through a file.
 table=$LOG_DIR/mutations.table
@@ -32,7 +33,8 @@ mutant() {
 	log=$LOG_DIR/without-$n.log
 	guest "without-$n" "$bz" "$PLE_TEST" "$params" >/dev/null 2>&1 || true
 	r=$(result "$log" "$PLE_TEST")
-	why=$(grep -E '^# (not ok [0-9]+|# .*(Expected|Unable))' "$log" | head -n 2 | tr '\n' ' ')
+	why=$(tr -d '\r' <"$log" | { grep -E '^# +(Expected|Unable)' || true; } |
+		head -n 1 | sed 's/^# *//')
 	printf '%-2s %-40s %-5s %s\n' "$n" "${params:-defaults}" "$r" "$why" >>"$table"
 	ple_lines "$log"
 	[ "$r" = fail ]

@@ -256,6 +256,15 @@ cleanup() {
 	[[ -z ${WORK:-} ]] || rm -rf "$WORK"
 }
 
+# The guest's init restarts a stalled UART with console messages (see
+# config/init.sh), which can land in the middle of a line of test output:
+# take them out, so that the log reads as the guest wrote it.
+unsplice_drain_messages() {
+	if [[ -f $LOG ]]; then
+		sed -z -i 's/ple: serial drain [0-9]\r\?\n//g' "$LOG"
+	fi
+}
+
 main() {
 	local status=0 t0
 	parse_args "$@"
@@ -273,6 +282,7 @@ main() {
 	ELAPSED=$((SECONDS - t0))
 	rm -f "$DISK.lock"
 	BX_PID=""
+	unsplice_drain_messages
 	conclude "$status"
 }
 
