@@ -9,8 +9,8 @@
 set -euo pipefail
 # shellcheck source=ci/tap.sh
 . "$(dirname "$0")/tap.sh"
-# shellcheck source=ci/emu.sh
-. "$(dirname "$0")/emu.sh"
+# shellcheck source=scripts/emu.sh
+. "$(dirname "$0")/../scripts/emu.sh"
 
 plan 7
 base=$("$REPO_DIR/scripts/build.sh" base) || bail "the base kernel does not build"

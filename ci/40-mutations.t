@@ -8,8 +8,8 @@
 set -euo pipefail
 # shellcheck source=ci/tap.sh
 . "$(dirname "$0")/tap.sh"
-# shellcheck source=ci/emu.sh
-. "$(dirname "$0")/emu.sh"
+# shellcheck source=scripts/emu.sh
+. "$(dirname "$0")/../scripts/emu.sh"
 
 # patch number | kernel parameters that expose the bug | what it fixes
 MUTATIONS=(

@@ -52,6 +52,8 @@ am_one() {
 	local wt=$1 patch=$2 out file
 	if ! out=$(git -C "$wt" am -q --committer-date-is-author-date "$patch" 2>&1); then
 		git -C "$wt" am --abort >/dev/null 2>&1 || true
+		# Our own work tree, checked clean before: back to the base.
+		git -C "$wt" reset -q --hard base
 		printf '%s\n' "$out" >&2
 		file=$(printf '%s\n' "$out" |
 			sed -n 's/^error: patch failed: \(.*\):[0-9]*$/\1/p; s/^error: \(.*\): does not exist in index$/\1/p' |

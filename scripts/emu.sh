@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-# Helpers for the checks that boot kernels under the emulated AMD CPU.
+# Helpers for booting kernels under the emulated AMD CPU (demo and checks).
+# Sourced after scripts/lib.sh.
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables are for the checks that source this
 

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The harness's own faults, each provoked on purpose: a patch that does not
+# apply is named and the tree is left at the base; a dirty tree (ours or the
+# user's) is refused untouched; a missing tool names its package; an
+# unreachable base says what was tried; a hung guest and a kernel panic are
+# caught by the watchdog.
+# shellcheck disable=SC2317 # the functions run through check()
+set -euo pipefail
+# shellcheck source=ci/tap.sh
+. "$(dirname "$0")/tap.sh"
+# shellcheck source=scripts/emu.sh
+. "$(dirname "$0")/../scripts/emu.sh"
+
+plan 7
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+"$REPO_DIR/scripts/get-base.sh" >/dev/null 2>&1 || bail "no base tree"
+patched=$("$REPO_DIR/scripts/build.sh" patched 2>/dev/null) || bail "the patched kernel does not build"
+ensure_selftests >/dev/null 2>&1 || bail "the KVM selftests do not build"
+
+# expect_fail RC_WANTED PATTERN CMD...: CMD fails (with RC_WANTED unless
+# it is "any") and its output matches PATTERN.
+expect_fail() {
+	local want=$1 pattern=$2 out rc=0
+	shift 2
+	out=$("$@" 2>&1) || rc=$?
+	echo "$out" | tail -n 5
+	echo "exit status $rc"
+	[ "$rc" -ne 0 ] || return 1
+	[ "$want" = any ] || [ "$rc" -eq "$want" ] || return 1
+	grep -qE "$pattern" <<<"$out"
+}
+
+bad_patch() {
+	local wt
+	mkdir "$TMP/patches"
+	cp "$REPO_DIR"/patches/*.patch "$TMP/patches/"
+	# Break the context of the second patch's hunk in x86.h.
+	sed -i "s/^ \t\tret += modifier;$/ \t\tret += modifier * 2;/" "$TMP"/patches/0002-*.patch
+	expect_fail 1 "0002-.*does not apply \(file arch/x86/kvm/x86.h\)" \
+		"$REPO_DIR/scripts/apply-series.sh" --patches "$TMP/patches" harness || return 1
+	wt=$SRC_DIR/harness
+	[ "$(git -C "$wt" rev-parse HEAD)" = "$(git -C "$wt" rev-parse base)" ] &&
+		[ ! -d "$(git -C "$wt" rev-parse --git-path rebase-apply)" ] &&
+		[ -z "$(git -C "$wt" status --porcelain --untracked-files=no)" ]
+}
+check "a patch that does not apply is named with its file; the tree is left clean at the base" bad_patch
+
+dirty_tree() {
+	local wt=$SRC_DIR/harness rc=0
+	echo "# a local edit" >>"$wt/Makefile"
+	expect_fail 1 "uncommitted changes; refusing" \
+		"$REPO_DIR/scripts/apply-series.sh" harness || rc=1
+	tail -n 1 "$wt/Makefile" | grep -qx "# a local edit" || rc=1
+	# The user's own tree, through get-base.sh --kernel, with a cache of
+	# its own so that the real one is not replaced.
+	expect_fail 1 "uncommitted changes" env PLE_CACHE="$TMP/cache" \
+		"$REPO_DIR/scripts/get-base.sh" --kernel "$wt" || rc=1
+	tail -n 1 "$wt/Makefile" | grep -qx "# a local edit" || rc=1
+	git -C "$wt" checkout -q -- Makefile
+	return "$rc"
+}
+check "a dirty work tree or user tree is refused and left as it was" dirty_tree
+
+# A PATH with everything but Bochs.
+missing_tool() {
+	local d=$TMP/bin f
+	mkdir -p "$d"
+	for f in /usr/local/bin/* /usr/bin/* /bin/* /usr/sbin/* /sbin/*; do
+		case "${f##*/}" in bochs*) continue ;; esac
+		[ -e "$d/${f##*/}" ] || ln -s "$f" "$d/${f##*/}"
+	done
+	: >"$TMP/empty.img"
+	expect_fail 5 "'bochs' not found: install the Debian package 'bochs'" \
+		env PATH="$d" "$REPO_DIR/scripts/boot.sh" --disk "$TMP/empty.img" --log "$TMP/nobochs.log"
+}
+check "a missing tool is named with its Debian package" missing_tool
+
+no_base() {
+	expect_fail 1 "tried: Debian linux-source-7.3" env PLE_CACHE="$TMP/nobase" \
+		PLE_DEB_SUITES=no-such-suite "$REPO_DIR/scripts/get-base.sh" &&
+		[ ! -e "$TMP/nobase/src/base" ]
+}
+check "an unreachable base says which sources were tried" no_base
+
+hang() {
+	expect_fail 3 "timeout: no PLE-DONE within 8 s, guest hung" \
+		env GUEST_TIMEOUT=8 bash -c ". '$REPO_DIR/scripts/lib.sh'; . '$REPO_DIR/scripts/emu.sh'; guest harness-hang '$patched' '$PLE_TEST'"
+}
+check "a guest that does not finish in time is killed and reported (watchdog)" hang
+
+panic() {
+	expect_fail 4 "kernel panic" guest harness-panic "$patched" "$PLE_TEST" \
+		"rdinit=/nonexistent init=/nonexistent"
+}
+check "a kernel panic is detected and reported" panic
+
+# After all that, a normal run still works (nothing was left behind).
+still_works() {
+	guest harness-ok "$patched" "$PLE_TEST" >/dev/null 2>&1
+	[ "$(result "$LOG_DIR/harness-ok.log" "$PLE_TEST")" = ok ]
+}
+check "a normal run afterwards still passes" still_works
+
+done_testing
