@@ -18,9 +18,9 @@ check "the patched kernel builds (bzImage)" "$REPO_DIR/scripts/build.sh" patched
 # A work tree of its own, walked from the base to the last patch; its build
 # directory is configured like the patched kernel's and stays incremental.
 wt=$("$REPO_DIR/scripts/apply-series.sh" walk) || bail "the series does not apply"
-out=$BUILD_DIR/walk
+out=$(variant_build walk)
 mkdir -p "$out"
-cp "$BUILD_DIR/patched/.config" "$out/.config"
+cp "$(variant_build patched)/.config" "$out/.config"
 kmake() { make -C "$wt" O="$out" -s -j"$(jobs)" "$@"; }
 kmake olddefconfig >/dev/null
 for sym in KVM_AMD KVM_INTEL; do

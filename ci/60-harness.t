@@ -40,7 +40,7 @@ bad_patch() {
 	sed -i "s/^ \t\tret += modifier;$/ \t\tret += modifier * 2;/" "$TMP"/patches/0002-*.patch
 	expect_fail 1 "0002-.*does not apply \(file arch/x86/kvm/x86.h\)" \
 		"$REPO_DIR/scripts/apply-series.sh" --patches "$TMP/patches" harness || return 1
-	wt=$SRC_DIR/harness
+	wt=$(variant_src harness)
 	[ "$(git -C "$wt" rev-parse HEAD)" = "$(git -C "$wt" rev-parse base)" ] &&
 		[ ! -d "$(git -C "$wt" rev-parse --git-path rebase-apply)" ] &&
 		[ -z "$(git -C "$wt" status --porcelain --untracked-files=no)" ]
@@ -48,7 +48,8 @@ bad_patch() {
 check "a patch that does not apply is named with its file; the tree is left clean at the base" bad_patch
 
 dirty_tree() {
-	local wt=$SRC_DIR/harness rc=0
+	local wt rc=0
+	wt=$(variant_src harness)
 	echo "# a local edit" >>"$wt/Makefile"
 	expect_fail 1 "uncommitted changes; refusing" \
 		"$REPO_DIR/scripts/apply-series.sh" harness || rc=1

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Apply the series (patches/*.patch) with "git am" onto the base, in a work
-# tree of the cache: $CACHE_DIR/src/NAME, branch series/NAME.  The base
+# tree of the cache: $CACHE_DIR/v/NAME/src, branch series/NAME.  The base
 # repository and any tree of the user's are never modified.  A work tree
 # that has uncommitted changes is refused (nothing is touched), so are
 # patches that do not apply: the am is aborted, and the patch and the file
@@ -18,7 +18,8 @@ usage() {
 	cat <<EOF
 usage: ${0##*/} [--patches DIR] [--without N]... NAME
 Applies DIR/*.patch (default: $REPO_DIR/patches) onto the base in
-$SRC_DIR/NAME and prints that path.
+the work tree of variant NAME ($CACHE_DIR/v/NAME/src) and prints its path.
+  --no-patches   only a work tree at the base (the "base" variant)
 EOF
 }
 
@@ -63,11 +64,12 @@ am_one() {
 }
 
 main() {
-	local patches=$REPO_DIR/patches name wt n=0 applied=0 p
+	local patches=$REPO_DIR/patches name wt n=0 applied=0 p nopatches=""
 	local -a without=()
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--patches) [ $# -ge 2 ] || { usage >&2; exit 2; }; patches=$2; shift 2 ;;
+		--no-patches) nopatches=1; shift ;;
 		--without) [ $# -ge 2 ] || { usage >&2; exit 2; }
 			[[ $2 =~ ^[0-9]+$ ]] || die "--without takes a patch number, not '$2'"
 			without+=("$2"); shift 2 ;;
@@ -81,10 +83,13 @@ main() {
 	[[ $name =~ ^[A-Za-z0-9._-]+$ ]] || die "bad tree name '$name'"
 	git -C "$BASE_GIT" rev-parse -q --verify base >/dev/null 2>&1 ||
 		die "no base tree in $BASE_GIT: run scripts/get-base.sh first"
-	compgen -G "$patches/*.patch" >/dev/null || die "no patches in $patches"
-	wt=$SRC_DIR/$name
+	[ -n "$nopatches" ] || compgen -G "$patches/*.patch" >/dev/null ||
+		die "no patches in $patches"
+	wt=$(variant_src "$name")
+	mkdir -p "$(dirname "$wt")"
 	prepare_tree "$wt" "series/$name"
 	for p in "$patches"/*.patch; do
+		[ -z "$nopatches" ] || break
 		n=$((n + 1))
 		if [[ " ${without[*]} " == *" $n "* ]]; then
 			log "leaving out $(basename "$p")"

@@ -17,7 +17,7 @@ upstream_tests() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$UPSTREAM_LIST"; }
 # ensure_selftests: every x86 KVM selftest of the patched tree, static, and
 # installed with kselftest's install target.
 ensure_selftests() {
-	"$REPO_DIR/scripts/build-selftests.sh" "$SRC_DIR/patched" "$BUILD_DIR/selftests" >&2
+	"$REPO_DIR/scripts/build-selftests.sh" "$(variant_src patched)" "$BUILD_DIR/selftests" >&2
 }
 
 # guest NAME BZIMAGE "TESTS" ["PARAMS"]: boot, run, log to $LOG_DIR/NAME.log.

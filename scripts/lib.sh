@@ -8,9 +8,14 @@ REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE_DIR=${PLE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/svm-ple}
 # The base tree (a git repository whose tag "base" is v7.3-rc7).
 BASE_GIT=$CACHE_DIR/src/base
-# Source work trees (one per kernel variant) and build directories.
 SRC_DIR=$CACHE_DIR/src
 BUILD_DIR=$CACHE_DIR/build
+# One directory per kernel variant (base, patched, the mutants...), holding
+# its git work tree (src) and its build directory (build) side by side: the
+# compiler then sees the same relative paths ("../src/...") for every
+# variant, and ccache serves one variant's objects to the next.
+variant_src() { echo "$CACHE_DIR/v/$1/src"; }
+variant_build() { echo "$CACHE_DIR/v/$1/build"; }
 # Identity used for every commit the scripts make, so that hashes are
 # reproducible from one machine to the next.
 export GIT_AUTHOR_NAME=${GIT_AUTHOR_NAME:-svm-ple scripts}
