@@ -67,10 +67,12 @@ apt_mirror() {
 	echo "$uri"
 }
 
-# apt-get with a private sources list, state and cache under $1.
+# papt DIR apt-get|apt-cache ARGS...: apt with a private sources list,
+# state and cache under DIR.
 papt() {
-	local dir=$1; shift
-	apt-get -q -o Dir::Etc::SourceList="$dir/sources.list" \
+	local dir=$1 cmd=$2
+	shift 2
+	"$cmd" -q -o Dir::Etc::SourceList="$dir/sources.list" \
 		-o Dir::Etc::SourceParts=/dev/null \
 		-o Dir::State="$dir/state" -o Dir::Cache="$dir/cache" \
 		-o Dir::State::status=/var/lib/dpkg/status \
@@ -96,19 +98,17 @@ fetch_debian() {
 		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main" \
 			>>"$dir/sources.list"
 	done
-	papt "$dir" update >&2 ||
+	papt "$dir" apt-get update >&2 ||
 		die "apt could not read suites '$DEB_SUITES' from the mirror in /etc/apt (network?); tried: Debian $DEB_PKG; other sources: --kernel DIR, --git URL REF"
 	version=$DEB_VERSION
-	if ! papt "$dir" show "$DEB_PKG=$version" >/dev/null 2>&1; then
-		version=$(apt-cache -o Dir::Etc::SourceList="$dir/sources.list" \
-			-o Dir::Etc::SourceParts=/dev/null -o Dir::State="$dir/state" \
-			-o Dir::Cache="$dir/cache" madison "$DEB_PKG" 2>/dev/null |
+	if ! papt "$dir" apt-cache show "$DEB_PKG=$version" >/dev/null 2>&1; then
+		version=$(papt "$dir" apt-cache madison "$DEB_PKG" 2>/dev/null |
 			awk -F' *[|] *' 'NR == 1 { print $2 }')
 		[ -n "$version" ] ||
 			die "Debian has no $DEB_PKG in '$DEB_SUITES'; tried: Debian $DEB_PKG $DEB_VERSION; other sources: --kernel DIR, --git URL REF"
 		log "$DEB_PKG $DEB_VERSION is gone from the archive, using $version"
 	fi
-	(cd "$CACHE_DIR/dl" && papt "$dir" download "$DEB_PKG=$version" >&2) ||
+	(cd "$CACHE_DIR/dl" && papt "$dir" apt-get download "$DEB_PKG=$version" >&2) ||
 		die "could not download $DEB_PKG=$version"
 	deb=$(find "$CACHE_DIR/dl" -name "${DEB_PKG}_*.deb" | sort | tail -n 1)
 	log "downloaded $(basename "$deb")"
