@@ -63,9 +63,29 @@ am_one() {
 	fi
 }
 
+# stamp PATCH...: what the work tree holds once the patches are applied:
+# the base commit and the patches' contents, and (git am being deterministic
+# here) the resulting commit.
+stamp_of() {
+	{ git -C "$BASE_GIT" rev-parse base; cat "$@" /dev/null; } | sha256sum | cut -d' ' -f1
+}
+
+# up_to_date WT PATCH...: WT already is the base plus exactly these patches,
+# clean: nothing to do, and nothing is touched, so its builds stay as they
+# are.
+up_to_date() {
+	local wt=$1 f
+	shift
+	[ -e "$wt/.git" ] || return 1
+	f=$(git -C "$wt" rev-parse --git-path ple-series.stamp)
+	[ -f "$f" ] &&
+		[ "$(cat "$f")" = "$(stamp_of "$@") $(git -C "$wt" rev-parse HEAD)" ] &&
+		[ -z "$(git -C "$wt" status --porcelain --untracked-files=no)" ]
+}
+
 main() {
 	local patches=$REPO_DIR/patches name wt n=0 applied=0 p nopatches=""
-	local -a without=()
+	local -a without=() selected
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--patches) [ $# -ge 2 ] || { usage >&2; exit 2; }; patches=$2; shift 2 ;;
@@ -87,7 +107,7 @@ main() {
 		die "no patches in $patches"
 	wt=$(variant_src "$name")
 	mkdir -p "$(dirname "$wt")"
-	prepare_tree "$wt" "series/$name"
+	selected=()
 	for p in "$patches"/*.patch; do
 		[ -z "$nopatches" ] || break
 		n=$((n + 1))
@@ -95,9 +115,20 @@ main() {
 			log "leaving out $(basename "$p")"
 			continue
 		fi
+		selected+=("$p")
+	done
+	if up_to_date "$wt" "${selected[@]}"; then
+		log "$name: already at the base + ${#selected[@]} of $n patches"
+		echo "$wt"
+		return
+	fi
+	prepare_tree "$wt" "series/$name"
+	for p in "${selected[@]}"; do
 		am_one "$wt" "$p"
 		applied=$((applied + 1))
 	done
+	echo "$(stamp_of "${selected[@]}") $(git -C "$wt" rev-parse HEAD)" \
+		>"$(git -C "$wt" rev-parse --git-path ple-series.stamp)"
 	log "$name: $applied of $n patches applied on $(git -C "$wt" rev-parse --short base)"
 	echo "$wt"
 }
