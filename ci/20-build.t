@@ -21,7 +21,7 @@ wt=$("$REPO_DIR/scripts/apply-series.sh" walk) || bail "the series does not appl
 out=$(variant_build walk)
 mkdir -p "$out"
 cp "$(variant_build patched)/.config" "$out/.config"
-kmake() { make -C "$wt" O="$out" -s -j"$(jobs)" "$@"; }
+kmake() { make -C "$wt" O="$out" -s -j"$(njobs)" "$@"; }
 kmake olddefconfig >/dev/null
 for sym in KVM_AMD KVM_INTEL; do
 	grep -q "^CONFIG_$sym=y" "$out/.config" || bail "the kernel config lacks CONFIG_$sym=y"

@@ -148,8 +148,8 @@ main() {
 	check_tools
 	setup_cc
 	ensure_config
-	log "make -j$(jobs) bzImage in $OUT"
-	kmake -j"$(jobs)" bzImage || die "kernel build failed in $OUT"
+	log "make -j$(njobs) bzImage in $OUT"
+	kmake -j"$(njobs)" bzImage || die "kernel build failed in $OUT"
 	[[ -f $OUT/arch/x86/boot/bzImage ]] ||
 		die "build finished but $OUT/arch/x86/boot/bzImage is missing"
 	echo "$OUT/arch/x86/boot/bzImage"

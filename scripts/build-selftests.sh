@@ -80,7 +80,7 @@ setup_cc() {
 
 install_headers() {
 	log "make headers_install -> $OUT/usr/include"
-	make -C "$SRC" O="$OUT" -s -j"$(jobs)" headers_install \
+	make -C "$SRC" O="$OUT" -s -j"$(njobs)" headers_install \
 		>"$OUT/headers_install.log" 2>&1 ||
 		die "make headers_install failed (see $OUT/headers_install.log)"
 }
@@ -112,7 +112,7 @@ build_install() {
 	make -C "$KSFT" O="$OUT" TARGETS=kvm FORCE_TARGETS=1 ARCH=x86 \
 		"${CC_ARGS[@]}" USERLDFLAGS=-static "${ONLY_ARGS[@]}" \
 		TMPOUT="$OUT/kselftest/.tmp_\$\$\$\$" \
-		-j"$(jobs)" install INSTALL_PATH="$inst" \
+		-j"$(njobs)" install INSTALL_PATH="$inst" \
 		>"$OUT/selftests.log" 2>&1 || {
 		tail -n 30 "$OUT/selftests.log" >&2
 		die "KVM selftests build/install failed (see $OUT/selftests.log)"

@@ -32,5 +32,5 @@ need_cmd() {
 		die "'$1' not found: install the Debian package '$2' (apt-get install $2)"
 }
 
-# jobs: how many parallel make jobs to use.
-jobs() { nproc 2>/dev/null || echo 2; }
+# njobs: how many parallel jobs (make, guests) to use.
+njobs() { nproc 2>/dev/null || echo 2; }
