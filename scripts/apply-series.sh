@@ -63,7 +63,7 @@ am_one() {
 	fi
 }
 
-# stamp PATCH...: what the work tree holds once the patches are applied:
+# stamp_of PATCH...: what the work tree holds once the patches are applied:
 # the base commit and the patches' contents, and (git am being deterministic
 # here) the resulting commit.
 stamp_of() {
