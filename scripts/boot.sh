@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# boot.sh --disk IMG --log SERIAL.log [--timeout SECONDS]
+# boot.sh --disk IMG --log SERIAL.log [--timeout SECONDS] [--cpu MODEL]
 #
 # Boots IMG under Bochs 2.7 (cpu model=ryzen: SVM + PauseFilter, no
-# PFThreshold), headless, with com1 written to SERIAL.log and Bochs' own log
-# to SERIAL.log.bochs.  A watchdog kills Bochs on timeout, or when the
-# serial log shows a kernel panic, a BUG or an Oops.
+# PFThreshold; --cpu picks another Bochs model), headless, with com1 written
+# to SERIAL.log and Bochs' own log to SERIAL.log.bochs.  A watchdog kills
+# Bochs on timeout, or when the serial log shows a kernel panic, a BUG or an
+# Oops.
 #
 # Display: Bochs has no usable "nogui" in Debian; the `term` display
 # (package bochs-term) runs on a private pty under script(1) and opens no
@@ -39,7 +40,7 @@ DONE_GRACE=30 # seconds allowed between PLE-DONE and Bochs' exit
 CPU0_ERRORS=${PLE_BOCHS_CPU0_ERRORS:-ignore}
 
 usage() {
-	echo "usage: ${0##*/} [-h|--help] --disk IMG --log SERIAL.log [--timeout SECONDS]"
+	echo "usage: ${0##*/} [-h|--help] --disk IMG --log SERIAL.log [--timeout SECONDS] [--cpu MODEL]"
 	echo "  exit: 0 PLE-DONE seen, 2 no marker, 3 timeout, 4 panic/BUG/Oops, 5 no bochs"
 }
 
@@ -54,16 +55,17 @@ fail() {
 }
 
 parse_args() {
-	DISK="" LOG="" TIMEOUT=600
+	DISK="" LOG="" TIMEOUT=600 CPU_MODEL=ryzen
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		-h | --help) usage; exit 0 ;;
-		--disk | --log | --timeout)
+		--disk | --log | --timeout | --cpu)
 			[[ $# -ge 2 && -n $2 ]] || bad_usage "$1 needs a value"
 			case "$1" in
 			--disk) DISK=$2 ;;
 			--log) LOG=$2 ;;
 			--timeout) TIMEOUT=$2 ;;
+			--cpu) CPU_MODEL=$2 ;;
 			esac
 			shift 2 ;;
 		*) bad_usage "unexpected argument '$1'" ;;
@@ -71,6 +73,7 @@ parse_args() {
 	done
 	[[ -n $DISK && -n $LOG ]] || bad_usage "--disk and --log are required"
 	[[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || bad_usage "--timeout must be a positive number of seconds"
+	[[ $CPU_MODEL =~ ^[a-z0-9_]+$ ]] || bad_usage "--cpu takes a Bochs CPU model name, e.g. ryzen"
 	[[ -f $DISK ]] || die "disk image '$DISK' not found"
 	[[ -d $(dirname "$LOG") ]] || die "log directory '$(dirname "$LOG")' does not exist"
 	DISK=$(cd "$(dirname "$DISK")" && pwd)/$(basename "$DISK")
@@ -114,7 +117,7 @@ write_config() {
 	cat >"$WORK/bochsrc" <<-EOF
 		romimage: file="$BIOS"
 		vgaromimage: file="$VGABIOS"
-		cpu: model=ryzen, count=1, ips=200000000
+		cpu: model=$CPU_MODEL, count=1, ips=200000000
 		memory: guest=512, host=512
 		clock: sync=none
 		boot: disk

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # run-guest.sh --kernel BZIMAGE --selftests INSTALL_DIR --tests "COLL:TEST ..."
-#              [--append "params"] --log FILE [--timeout S]
+#              [--append "params"] --log FILE [--timeout S] [--cpu MODEL]
 #
 # mkinitramfs.sh + mkdisk.sh + boot.sh, with the initramfs and the disk
 # image in a temporary directory removed on exit.  Exits with boot.sh's
@@ -15,17 +15,17 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
 	echo "usage: ${0##*/} [-h|--help] --kernel BZIMAGE --selftests INSTALL_DIR --tests \"COLL:TEST ...\""
-	echo "       [--append \"kernel params\"] --log FILE [--timeout SECONDS]"
+	echo "       [--append \"kernel params\"] --log FILE [--timeout SECONDS] [--cpu MODEL]"
 }
 
 bad_usage() { usage >&2; die "$*"; }
 
 parse_args() {
-	KERNEL="" KSFT="" TESTS="" APPEND="" LOG="" TIMEOUT=600
+	KERNEL="" KSFT="" TESTS="" APPEND="" LOG="" TIMEOUT=600 CPU_MODEL=ryzen
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		-h | --help) usage; exit 0 ;;
-		--kernel | --selftests | --tests | --append | --log | --timeout)
+		--kernel | --selftests | --tests | --append | --log | --timeout | --cpu)
 			[[ $# -ge 2 ]] || bad_usage "$1 needs a value"
 			case "$1" in
 			--kernel) KERNEL=$2 ;;
@@ -34,6 +34,7 @@ parse_args() {
 			--append) APPEND=$2 ;;
 			--log) LOG=$2 ;;
 			--timeout) TIMEOUT=$2 ;;
+			--cpu) CPU_MODEL=$2 ;;
 			esac
 			shift 2 ;;
 		*) bad_usage "unexpected argument '$1'" ;;
@@ -54,7 +55,8 @@ main() {
 	"$HERE/mkinitramfs.sh" --selftests "$KSFT" --tests "$TESTS" "$WORK/initrd.cpio"
 	"$HERE/mkdisk.sh" --kernel "$KERNEL" --initrd "$WORK/initrd.cpio" \
 		--append "$APPEND" "$WORK/disk.img"
-	"$HERE/boot.sh" --disk "$WORK/disk.img" --log "$LOG" --timeout "$TIMEOUT" || rc=$?
+	"$HERE/boot.sh" --disk "$WORK/disk.img" --log "$LOG" --timeout "$TIMEOUT" \
+		--cpu "$CPU_MODEL" || rc=$?
 	exit "$rc"
 }
 
