@@ -85,11 +85,12 @@ wait_quiet() {
 # is lost, and the emulated UART is slow (a full test log takes seconds).
 # Under Bochs the UART sometimes stops sending with output queued (a
 # transmit interrupt goes missing; seen in ~1 boot of 20): a console message
-# (printk rewrites the interrupt enable register) restarts it.  So wait for
-# quiet, restart, and wait again, twice.
+# (printk rewrites the interrupt enable register) restarts it.  So restart
+# and wait for quiet, three times.  scripts/boot.sh does not wait for the
+# power-off: once it has read PLE-DONE and a drain message (printed after
+# PLE-DONE, so everything before both has been sent) it stops Bochs.
 drain_serial() {
-	wait_quiet
-	for i in 1 2; do
+	for i in 1 2 3; do
 		echo "<3>ple: serial drain $i" >/dev/kmsg
 		wait_quiet
 	done

@@ -17,8 +17,8 @@
 #
 # Exit status:
 #   0  the log has the "PLE-DONE rc=N" marker (the tests may still have
-#      failed: see N and scripts/report.sh); Bochs' own status 1 after the
-#      guest's poweroff -f is expected
+#      failed: see N and scripts/report.sh); Bochs is stopped as soon as
+#      the log is complete, or exits by itself on the guest's poweroff -f
 #   1  usage or setup error
 #   2  Bochs exited without the PLE-DONE marker
 #   3  timeout: the guest hung (Bochs killed)
@@ -35,6 +35,8 @@ VGABIOS=/usr/share/bochs/VGABIOS-lgpl-latest
 # Kernel reports at the start of a serial line (optional printk time).
 PANIC_RE=$'^\r?(\\[ *[0-9.]+\\] )?(Kernel panic - not syncing|kernel BUG at|BUG:|Oops:)'
 DONE_GRACE=30 # seconds allowed between PLE-DONE and Bochs' exit
+# The guest's drain messages (config/init.sh), possibly mid-line.
+DRAIN_SED='s/ple: serial drain [0-9]\r\?\n//g'
 # Bochs' CPU0 "error" messages (RDMSR 0x1d9, every SVM I/O exit: ~300,000
 # lines, 15 MB per run) are ignored unless PLE_BOCHS_CPU0_ERRORS=report.
 CPU0_ERRORS=${PLE_BOCHS_CPU0_ERRORS:-ignore}
@@ -183,6 +185,17 @@ wait_for() {
 	return 1
 }
 
+# unspliced: the serial log without the guest's drain messages.
+unspliced() { sed -z "$DRAIN_SED" "$LOG"; }
+
+# guest_done: the log has a whole "PLE-DONE rc=N" line and a drain message,
+# which the guest prints after it (see config/init.sh): everything the guest
+# wrote before PLE-DONE has been sent, no need to wait for its power-off.
+guest_done() {
+	grep -qa 'ple: serial drain' "$LOG" &&
+		unspliced | grep -qazP '(^|\n)PLE-DONE rc=[0-9]+\r?\n'
+}
+
 # watchdog: sets VERDICT to finished, exited, panic or timeout.
 watchdog() {
 	local start=$SECONDS done_at=""
@@ -194,6 +207,10 @@ watchdog() {
 			# (After a panic, panic=-1 reboots at once: nothing to wait for.)
 			[[ $PANIC_LINE == *"Kernel panic"* ]] ||
 				wait_for '---\[ end trace' 5 || true
+			return
+		fi
+		if guest_done; then
+			VERDICT=finished
 			return
 		fi
 		if [[ -z $done_at ]] && grep -qa '^PLE-DONE' "$LOG"; then
@@ -208,7 +225,7 @@ watchdog() {
 			VERDICT=timeout
 			return
 		fi
-		sleep 1
+		sleep 0.2
 	done
 }
 
@@ -243,7 +260,11 @@ conclude() {
 	esac
 	rc=$(grep -a -m1 '^PLE-DONE' "$LOG" | tr -d '\r' | sed -n 's/^PLE-DONE rc=//p') || true
 	if [[ -n $rc ]]; then
-		log "PLE-DONE rc=$rc after $ELAPSED s (Bochs exit status $status; 1 = guest power-off, expected)"
+		if [[ $VERDICT == finished ]]; then
+			log "PLE-DONE rc=$rc after $ELAPSED s (log complete, Bochs stopped)"
+		else
+			log "PLE-DONE rc=$rc after $ELAPSED s (Bochs exit status $status; 1 = guest power-off)"
+		fi
 		exit 0
 	fi
 	show_tail
@@ -264,7 +285,7 @@ cleanup() {
 # take them out, so that the log reads as the guest wrote it.
 unsplice_drain_messages() {
 	if [[ -f $LOG ]]; then
-		sed -z -i 's/ple: serial drain [0-9]\r\?\n//g' "$LOG"
+		sed -z -i "$DRAIN_SED" "$LOG"
 	fi
 }
 
