@@ -115,9 +115,11 @@ pick_display() {
 	fi
 }
 
+# write_config: the bochsrc.  "fastboot" skips the BIOS boot-menu delay (3
+# emulated seconds, 600 million instructions to emulate at every boot).
 write_config() {
 	cat >"$WORK/bochsrc" <<-EOF
-		romimage: file="$BIOS"
+		romimage: file="$BIOS", options=fastboot
 		vgaromimage: file="$VGABIOS"
 		cpu: model=$CPU_MODEL, count=1, ips=200000000
 		memory: guest=512, host=512
