@@ -372,7 +372,9 @@ static void test_reset(void)
 
 	/* From the base window: nothing to shrink, nothing may wrap. */
 	halt_once(vcpu, &s);
-	TEST_ASSERT_EQ(s.window_before, ple.base);
+	TEST_ASSERT(s.window_before == ple.base,
+		    "Expected the base window %lu before the first sched-in, got %lu",
+		    ple.base, s.window_before);
 	check_shrink(&s);
 	ksft_print_msg("PLE: %s: sched-in at window %lu: window %lu\n",
 		       ple.module, s.window_before, s.window_after);
