@@ -11,12 +11,13 @@ set -euo pipefail
 # shellcheck source=scripts/emu.sh
 . "$(dirname "$0")/../scripts/emu.sh"
 
-# patch number | kernel parameters that expose the bug | what it fixes
+# patch number | vendor | kernel parameters that expose the bug | what it fixes
 MUTATIONS=(
-	"1|kvm_amd.pause_filter_count_shrink=4000|shrink wraps in subtractive mode"
-	"2|kvm_amd.pause_filter_count_max=1000|growth takes the window below the base"
-	"3||no pause filtering without PFThreshold"
-	"4||PAUSE-exit and window stats"
+	"1|amd|kvm_amd.pause_filter_count_shrink=4000|shrink wraps in subtractive mode"
+	"1|intel|kvm_intel.ple_window_shrink=5000|shrink wraps in subtractive mode, VMX"
+	"2|amd|kvm_amd.pause_filter_count_max=1000|growth takes the window below the base"
+	"3|amd||no pause filtering without PFThreshold"
+	"4|amd||PAUSE-exit and window stats"
 )
 
 plan ${#MUTATIONS[@]}
@@ -26,26 +27,26 @@ ensure_selftests >/dev/null 2>&1 || bail "the KVM selftests do not build"
 table=$LOG_DIR/mutations.table
 : >"$table"
 
-# mutant N PARAMS: the series less patch N fails the PAUSE selftest.
+# mutant N VENDOR PARAMS: the series less patch N fails the PAUSE selftest.
 mutant() {
-	local n=$1 params=$2 bz log r why
+	local n=$1 vendor=$2 params=$3 bz log r why
 	bz=$("$REPO_DIR/scripts/build.sh" mutant --without "$n") || return 1
-	log=$LOG_DIR/without-$n.log
-	guest "without-$n" "$bz" "$PLE_TEST" "$params" >/dev/null 2>&1 || true
+	log=$LOG_DIR/without-$n-$vendor.log
+	guest "without-$n-$vendor" "$bz" "$PLE_TEST" "$params" "$vendor" >/dev/null 2>&1 || true
 	r=$(result "$log" "$PLE_TEST")
 	why=$(tr -d '\r' <"$log" | { grep -E '^# +(Expected|Unable)' || true; } |
 		head -n 1 | sed 's/^# *//')
-	printf '%-2s %-40s %-5s %s\n' "$n" "${params:-defaults}" "$r" "$why" >>"$table"
+	printf '%-2s %-5s %-40s %-5s %s\n' "$n" "$vendor" "${params:-defaults}" "$r" "$why" >>"$table"
 	ple_lines "$log"
 	[ "$r" = fail ]
 }
 
 for m in "${MUTATIONS[@]}"; do
-	IFS='|' read -r n params what <<<"$m"
+	IFS='|' read -r n vendor params what <<<"$m"
 	p=$(find "$REPO_DIR/patches" -name "$(printf '%04d' "$n")-*.patch" -printf '%f\n')
-	check "without $p ($what), the selftest fails" mutant "$n" "$params"
+	check "without $p ($what), the selftest fails" mutant "$n" "$vendor" "$params"
 done
-diag "patch params                                   result why"
+diag "patch cpu   params                                   result why"
 diag "$(cat "$table")"
 
 done_testing

@@ -20,10 +20,27 @@ ensure_selftests() {
 	"$REPO_DIR/scripts/build-selftests.sh" "$(variant_src patched)" "$BUILD_DIR/selftests" >&2
 }
 
-# guest NAME BZIMAGE "TESTS" ["PARAMS"]: boot, run, log to $LOG_DIR/NAME.log.
+# The emulated CPUs: AMD with PauseFilter and no PFThreshold, and Intel with
+# VMX and PAUSE-loop exiting (Haswell is the oldest Bochs model with PLE and
+# boots without clearcpuid workarounds).
+AMD_CPU=ryzen
+INTEL_CPU=corei7_haswell_4770
+
+# cpu_model amd|intel: the Bochs model for a vendor.
+cpu_model() {
+	case "$1" in
+	amd) echo "$AMD_CPU" ;;
+	intel) echo "$INTEL_CPU" ;;
+	*) die "unknown vendor '$1' (amd or intel)" ;;
+	esac
+}
+
+# guest NAME BZIMAGE "TESTS" ["PARAMS" [amd|intel]]: boot, run, log to
+# $LOG_DIR/NAME.log.
 guest() {
 	"$REPO_DIR/scripts/run-guest.sh" --kernel "$2" --selftests "$KSFT_INSTALL" \
-		--tests "$3" --append "${4:-}" --log "$LOG_DIR/$1.log" --timeout "${GUEST_TIMEOUT:-600}"
+		--tests "$3" --append "${4:-}" --log "$LOG_DIR/$1.log" \
+		--timeout "${GUEST_TIMEOUT:-600}" --cpu "$(cpu_model "${5:-amd}")"
 }
 
 # result LOG TEST: ok, fail, skip or none, from the kselftest runner's line.
