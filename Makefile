@@ -5,7 +5,7 @@
 .PHONY: check demo deps export maintainers
 
 check:
-	prove -v ci/*.t
+	prove -v --timer ci/*.t
 
 demo:
 	scripts/demo.sh
