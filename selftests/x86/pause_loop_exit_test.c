@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kvm_util.h"
 #include "processor.h"
@@ -162,6 +163,7 @@ static void run_op(struct kvm_vcpu *vcpu, enum guest_op op, u64 nr,
 {
 	struct kvm_vm *vm = vcpu->vm;
 	struct ucall uc;
+	int r;
 
 	WRITE_AND_SYNC_TO_GUEST(vm, guest_op, op);
 	WRITE_AND_SYNC_TO_GUEST(vm, guest_nr_pauses, nr);
@@ -172,14 +174,18 @@ static void run_op(struct kvm_vcpu *vcpu, enum guest_op op, u64 nr,
 	s->preemptions = vcpu_preemptions(vcpu);
 	s->halt_wakeups = vcpu_get_stat(vcpu, halt_wakeup);
 
-	vcpu_run(vcpu);
-
 	/*
-	 * Read the stats before any other vCPU ioctl: every vCPU ioctl loads
-	 * the vCPU, so if the thread is preempted in one of them (e.g. in the
-	 * KVM_GET_REGS that get_ucall() does), the window shrinks on sched-in
-	 * without KVM counting a preemption, which only happens in KVM_RUN.
+	 * KVM_RUN by hand, and the stats read before any other vCPU ioctl:
+	 * every vCPU ioctl loads the vCPU, so if the thread is preempted in one
+	 * of them (e.g. in the KVM_GET_REGS of get_ucall(), which vcpu_run()
+	 * also does), the window shrinks on sched-in without KVM counting a
+	 * preemption, which it does only in KVM_RUN.
 	 */
+	do {
+		r = __vcpu_run(vcpu);
+	} while (r == -1 && errno == EINTR);
+	TEST_ASSERT(!r, KVM_IOCTL_ERROR(KVM_RUN, r));
+
 	s->window_after = vcpu_get_stat(vcpu, ple_window);
 	s->pause_exits = vcpu_get_stat(vcpu, pause_exits) - s->pause_exits;
 	s->exits = vcpu_get_stat(vcpu, exits) - s->exits;
@@ -214,20 +220,49 @@ static void check_window_bounds(u64 window)
 		    ple.base, max(ple.max, ple.base), window);
 }
 
-/* Spin @nr PAUSEs, repeating the spin until it is not disturbed. */
-static void spin_undisturbed(struct kvm_vcpu *vcpu, u64 nr, struct step *s)
+/*
+ * Give the CPU away for a moment, so that host tasks made runnable by what
+ * came before (e.g. the NX huge page recovery thread that KVM starts at a
+ * VM's first KVM_RUN) run now rather than preempt the next spin.
+ */
+static void let_host_run(void)
+{
+	usleep(1000);
+}
+
+/* One window and a half of PAUSEs: one PAUSE exit, whatever the slack. */
+static u64 spin_len(u64 window)
+{
+	return window + window / 2 + 2;
+}
+
+static void print_disturbed(u64 nr, struct step *s)
+{
+	ksft_print_msg("Disturbed: %lu PAUSEs, %lu exits (%lu PAUSE), %lu preempted, again\n",
+		       nr, s->exits, s->pause_exits, s->preemptions);
+}
+
+/*
+ * Spin one window and a half from the current window, and repeat until a
+ * spin is not disturbed; every try starts from the window the previous one
+ * left, so its length is computed again.  Returns the length of the spin.
+ */
+static u64 spin_undisturbed(struct kvm_vcpu *vcpu, struct step *s)
 {
 	int try;
+	u64 nr;
 
 	for (try = 0; try < MAX_TRIES; try++) {
+		nr = spin_len(vcpu_get_stat(vcpu, ple_window));
 		run_op(vcpu, GUEST_OP_SPIN, nr, s);
 		check_window_bounds(s->window_after);
 		if (spin_is_clean(s))
-			return;
-		ksft_print_msg("Disturbed: %lu PAUSEs, %lu exits (%lu PAUSE), %lu preempted\n",
-			       nr, s->exits, s->pause_exits, s->preemptions);
+			return nr;
+		print_disturbed(nr, s);
+		let_host_run();
 	}
-	TEST_FAIL("Expected an undisturbed run of %lu PAUSEs in %d tries", nr, MAX_TRIES);
+	TEST_FAIL("Expected an undisturbed spin in %d tries", MAX_TRIES);
+	return 0;
 }
 
 /* Check a clean spin against the window schedule. */
@@ -263,6 +298,7 @@ static struct kvm_vm *create_vm(struct kvm_vcpu **vcpu, bool disable_pause)
 
 	/* Fault in the guest's code and data before anything is measured. */
 	run_op(*vcpu, GUEST_OP_SPIN, 1, &s);
+	let_host_run();
 	return vm;
 }
 
@@ -281,6 +317,7 @@ static void test_exit_count(void)
 		kvm_vm_free(vm);
 		if (spin_is_clean(&s))
 			break;
+		print_disturbed(NR_SPIN_PAUSES, &s);
 	}
 	TEST_ASSERT(try < MAX_TRIES, "Expected an undisturbed spin in %d tries", MAX_TRIES);
 
@@ -297,7 +334,7 @@ static void test_exit_count(void)
 /* Spins of one window and a half each grow the window up to the max. */
 static void test_growth(void)
 {
-	u64 window, nr, exits = 0;
+	u64 nr, exits = 0;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	struct step s;
@@ -305,9 +342,7 @@ static void test_growth(void)
 
 	vm = create_vm(&vcpu, false);
 	for (i = 0; i < MAX_GROW_STEPS; i++) {
-		window = vcpu_get_stat(vcpu, ple_window);
-		nr = window + window / 2 + 2;
-		spin_undisturbed(vcpu, nr, &s);
+		nr = spin_undisturbed(vcpu, &s);
 		check_spin(&s, nr);
 		TEST_ASSERT(s.pause_exits,
 			    "Expected a PAUSE exit for %lu PAUSEs from window %lu",
@@ -347,8 +382,9 @@ static void halt_once(struct kvm_vcpu *vcpu, struct step *s)
 		TEST_ASSERT_EQ(s->pause_exits, 0);
 		if (s->halt_wakeups == 1 && !s->preemptions)
 			return;
-		ksft_print_msg("HLT: %lu wakeups, %lu preemptions, again\n",
+		ksft_print_msg("Disturbed HLT: %lu wakeups, %lu preempted, again\n",
 			       s->halt_wakeups, s->preemptions);
+		let_host_run();
 	}
 	TEST_FAIL("Expected the vCPU to block in HLT once in %d tries", MAX_TRIES);
 }
@@ -366,7 +402,7 @@ static void test_reset(void)
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	struct step s;
-	u64 window;
+	u64 nr;
 
 	vm = create_vm(&vcpu, false);
 
@@ -381,9 +417,8 @@ static void test_reset(void)
 
 	/* From a grown window, which only SVM grows deterministically. */
 	if (host_cpu_is_amd_compatible) {
-		window = vcpu_get_stat(vcpu, ple_window);
-		spin_undisturbed(vcpu, window + window / 2 + 2, &s);
-		check_spin(&s, window + window / 2 + 2);
+		nr = spin_undisturbed(vcpu, &s);
+		check_spin(&s, nr);
 		halt_once(vcpu, &s);
 		check_shrink(&s);
 		ksft_print_msg("PLE: %s: sched-in at window %lu: window %lu\n",
