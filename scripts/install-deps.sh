@@ -12,8 +12,9 @@ PACKAGES=(
 	# kernel build
 	make gcc libc6-dev bc bison flex libelf-dev libssl-dev cpio xz-utils
 	ccache rsync perl git
-	# checks: sparse, checkpatch (spdxcheck needs ply and GitPython), b4
-	sparse python3-ply python3-git b4 shellcheck
+	# checks: checkpatch (spdxcheck needs ply and GitPython), b4; sparse
+	# is built from Debian sid's source (scripts/get-sparse.sh: dpkg-source)
+	python3-ply python3-git b4 shellcheck dpkg-dev
 	# the emulated AMD machine and its boot disk
 	bochs bochsbios vgabios bochs-term busybox-static syslinux syslinux-common
 	syslinux-utils mtools dosfstools util-linux procps uuid-dev

@@ -34,3 +34,32 @@ need_cmd() {
 
 # njobs: how many parallel jobs (make, guests) to use.
 njobs() { nproc 2>/dev/null || echo 2; }
+
+# The mirror this machine's apt already uses; never written in the repo.
+apt_mirror() {
+	local f uri=
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		uri=$(awk '/^URIs:/ { print $2; exit }' "$f")
+		case "$uri" in *security*|"") uri= ;; *) break ;; esac
+	done
+	if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+		uri=$(awk '$1 == "deb" && $0 !~ /security/ {
+			for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { print $i; exit } }' \
+			/etc/apt/sources.list)
+	fi
+	[ -n "$uri" ] || die "no Debian mirror found in /etc/apt/sources.list{,.d}"
+	echo "$uri"
+}
+
+# papt DIR apt-get|apt-cache ARGS...: apt with a private sources list,
+# state and cache under DIR.
+papt() {
+	local dir=$1 cmd=$2
+	shift 2
+	"$cmd" -q -o Dir::Etc::SourceList="$dir/sources.list" \
+		-o Dir::Etc::SourceParts=/dev/null \
+		-o Dir::State="$dir/state" -o Dir::Cache="$dir/cache" \
+		-o Dir::State::status=/var/lib/dpkg/status \
+		-o APT::Sandbox::User=root "$@"
+}
