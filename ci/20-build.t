@@ -27,39 +27,74 @@ for sym in KVM_AMD KVM_INTEL; do
 	grep -q "^CONFIG_$sym=y" "$out/.config" || bail "the kernel config lacks CONFIG_$sym=y"
 done
 
-# build_kvm: W=1 build of arch/x86/kvm/; fails on an error or any warning.
+# Results of the walk are kept by the hash of what they depend on: the git
+# tree, the .config, the compiler (and the checker).  Like make skipping an
+# up-to-date target, but keyed on contents, not on the timestamps that every
+# checkout of the walk changes: a second run over the same series checks
+# nothing out and compiles nothing.  Any change to the series, the config
+# or the tools makes new keys.
+RESULTS=$out/results
+mkdir -p "$RESULTS"
+# result_key COMMIT WHAT...: the key of a result for COMMIT.
+result_key() {
+	local c=$1
+	shift
+	{
+		git -C "$wt" rev-parse "$c^{tree}"
+		cat "$out/.config"
+		gcc --version | head -n 1
+		echo "$*"
+	} | sha256sum | cut -d' ' -f1
+}
+
+# build_kvm COMMIT: W=1 build of arch/x86/kvm/ at COMMIT; fails on an error
+# or any warning.  A clean build of the same inputs is not repeated.
 build_kvm() {
-	local log
+	local c=$1 key log
+	key=$(result_key "$c" W=1 arch/x86/kvm/)
+	if [ -f "$RESULTS/w1-$key" ]; then
+		echo "# same tree, config and compiler as a clean build on $(cat "$RESULTS/w1-$key")"
+		return 0
+	fi
+	git -C "$wt" checkout -q --detach "$c"
 	log=$(kmake W=1 arch/x86/kvm/ 2>&1) || { echo "$log"; return 1; }
 	if grep -E 'warning:' <<<"$log"; then return 1; fi
+	date -u +%FT%TZ >"$RESULTS/w1-$key"
 }
 
 # sparse_warnings: sparse's warnings on the touched objects, without line
 # numbers, so that moved code does not count as new.  The kernel only warns
 # and runs no checker when it finds sparse too old: that is a failure here.
+# sparse_warnings COMMIT: the list, computed once per key.
 sparse_warnings() {
-	local log
-	# shellcheck disable=SC2086
-	log=$(kmake C=2 CHECK="$SPARSE" $SPARSE_OBJS 2>&1)
-	if grep -E 'specified, but .* is not available or not up to date' <<<"$log"; then
-		return 1
+	local c=$1 key log
+	key=$(result_key "$c" C=2 "$SPARSE" "$("$SPARSE" --version)" "$SPARSE_OBJS")
+	if [ ! -f "$RESULTS/sparse-$key" ]; then
+		git -C "$wt" checkout -q --detach "$c"
+		# shellcheck disable=SC2086
+		log=$(kmake C=2 CHECK="$SPARSE" $SPARSE_OBJS 2>&1)
+		if grep -E 'specified, but .* is not available or not up to date' <<<"$log"; then
+			return 1
+		fi
+		{ grep -E ': (warning|error):' <<<"$log" || true; } |
+			sed -E 's/:[0-9]+:[0-9]+:/:/' | sort -u >"$RESULTS/sparse-$key.tmp"
+		mv "$RESULTS/sparse-$key.tmp" "$RESULTS/sparse-$key"
 	fi
-	{ grep -E ': (warning|error):' <<<"$log" || true; } |
-		sed -E 's/:[0-9]+:[0-9]+:/:/' | sort -u
+	cat "$RESULTS/sparse-$key"
 }
 
 head=$(git -C "$wt" rev-parse HEAD)
-git -C "$wt" checkout -q --detach base
-build_kvm >/dev/null || diag "the base itself does not build cleanly with W=1"
+build_kvm base >/dev/null || diag "the base itself does not build cleanly with W=1"
 # Debian 12's sparse is too old for this kernel: one built from Debian sid.
 SPARSE=$("$REPO_DIR/scripts/get-sparse.sh") || bail "no usable sparse"
-sparse_warnings >"$out/sparse.base" || bail "the kernel rejects $SPARSE"
+sparse_warnings base >"$out/sparse.base" || bail "the kernel rejects $SPARSE"
 diag "sparse on the base: $(wc -l <"$out/sparse.base") warnings in $SPARSE_OBJS"
+reused=$(ls "$RESULTS" | wc -l)
+diag "results kept from identical inputs before this run: $reused (in $RESULTS)"
 for c in $(git -C "$wt" rev-list --reverse "base..$head"); do
-	git -C "$wt" checkout -q --detach "$c"
-	check "builds alone with W=1: $(git -C "$wt" log -1 --format=%s "$c")" build_kvm
+	check "builds alone with W=1: $(git -C "$wt" log -1 --format=%s "$c")" build_kvm "$c"
 done
-sparse_warnings >"$out/sparse.series" || bail "the kernel rejects $SPARSE"
+sparse_warnings "$head" >"$out/sparse.series" || bail "the kernel rejects $SPARSE"
 new_sparse() {
 	if comm -13 "$out/sparse.base" "$out/sparse.series" | grep .; then return 1; fi
 }

@@ -27,14 +27,28 @@ ensure_selftests >/dev/null 2>&1 || bail "the KVM selftests do not build"
 table=$LOG_DIR/mutations.table
 : >"$table"
 
-# mutant N VENDOR PARAMS: the series less patch N fails the PAUSE selftest.
+# Build the mutants one after the other (they share a work tree; --reuse
+# keeps each kernel, keyed on its inputs, so a second run builds nothing)
+# and boot each as soon as it is built, as many guests at a time as CPUs.
+boot_mutants() {
+	local m n vendor params what bz
+	for m in "${MUTATIONS[@]}"; do
+		IFS='|' read -r n vendor params what <<<"$m"
+		bz=$("$REPO_DIR/scripts/build.sh" --reuse mutant --without "$n" 2>>"$LOG_DIR/mutants-build.log") ||
+			{ echo "build failed" >"$LOG_DIR/without-$n-$vendor.log"; continue; }
+		while [ "$(jobs -rp | wc -l)" -ge "$(njobs)" ]; do wait -n || true; done
+		guest "without-$n-$vendor" "$bz" "$PLE_TEST" "$params" "$vendor" >/dev/null 2>&1 &
+	done
+	wait || true
+}
+boot_mutants
+
+# mutant N VENDOR PARAMS: the series less patch N failed the PAUSE selftest.
 mutant() {
-	local n=$1 vendor=$2 params=$3 bz log r why
-	bz=$("$REPO_DIR/scripts/build.sh" mutant --without "$n") || return 1
+	local n=$1 vendor=$2 params=$3 log r why
 	log=$LOG_DIR/without-$n-$vendor.log
-	guest "without-$n-$vendor" "$bz" "$PLE_TEST" "$params" "$vendor" >/dev/null 2>&1 || true
 	r=$(result "$log" "$PLE_TEST")
-	why=$(tr -d '\r' <"$log" | { grep -E '^# +(Expected|Unable)' || true; } |
+	why=$(tr -d '\r' <"$log" | { grep -E '^# +(Expected|Unable)|^build failed' || true; } |
 		head -n 1 | sed 's/^# *//')
 	printf '%-2s %-5s %-40s %-5s %s\n' "$n" "$vendor" "${params:-defaults}" "$r" "$why" >>"$table"
 	ple_lines "$log"

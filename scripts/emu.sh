@@ -38,6 +38,7 @@ cpu_model() {
 # guest NAME BZIMAGE "TESTS" ["PARAMS" [amd|intel]]: boot, run, log to
 # $LOG_DIR/NAME.log.
 guest() {
+	rm -f "$LOG_DIR/$1.log"
 	"$REPO_DIR/scripts/run-guest.sh" --kernel "$2" --selftests "$KSFT_INSTALL" \
 		--tests "$3" --append "${4:-}" --log "$LOG_DIR/$1.log" \
 		--timeout "${GUEST_TIMEOUT:-600}" --cpu "$(cpu_model "${5:-amd}")"
