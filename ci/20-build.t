@@ -89,7 +89,7 @@ build_kvm base >/dev/null || diag "the base itself does not build cleanly with W
 SPARSE=$("$REPO_DIR/scripts/get-sparse.sh") || bail "no usable sparse"
 sparse_warnings base >"$out/sparse.base" || bail "the kernel rejects $SPARSE"
 diag "sparse on the base: $(wc -l <"$out/sparse.base") warnings in $SPARSE_OBJS"
-reused=$(ls "$RESULTS" | wc -l)
+reused=$(find "$RESULTS" -type f | wc -l)
 diag "results kept from identical inputs before this run: $reused (in $RESULTS)"
 for c in $(git -C "$wt" rev-list --reverse "base..$head"); do
 	check "builds alone with W=1: $(git -C "$wt" log -1 --format=%s "$c")" build_kvm "$c"
