@@ -93,19 +93,27 @@ unfold_headers() {
 }
 
 b4_roundtrip() {
-	local tmp rc=0
+	local tmp rc=0 wt want branch
 	tmp=$(mktemp -d)
 	git -C "$tree" format-patch -q --zero-commit --no-signature --thread \
 		--base=base --stdout base..HEAD | unfold_headers >"$tmp/series.mbx"
 	mkdir "$tmp/out"
 	(cd "$tmp" && b4 -q am --no-cover -m series.mbx -o out) >"$tmp/b4.log" 2>&1 || {
 		cat "$tmp/b4.log"; rm -rf "$tmp"; return 1; }
-	git -C "$BASE_GIT" worktree add -q --detach "$tmp/wt" base
-	git -C "$tmp/wt" am -q "$tmp"/out/*.mbx || rc=1
-	if [ "$rc" -eq 0 ] && [ "$(git -C "$tmp/wt" rev-parse 'HEAD^{tree}')" != "$(git -C "$tree" rev-parse 'HEAD^{tree}')" ]; then
+	# git am in the work tree of ci/20's walk (which checks out every
+	# commit anyway), from the base: a checkout of the few files the series
+	# touches, not of a whole new tree; then back to where it was.
+	wt=$("$REPO_DIR/scripts/apply-series.sh" walk 2>/dev/null) || { rm -rf "$tmp"; return 1; }
+	want=$(git -C "$tree" rev-parse 'HEAD^{tree}')
+	branch=$(git -C "$wt" symbolic-ref -q --short HEAD) || branch=$(git -C "$wt" rev-parse HEAD)
+	git -C "$wt" checkout -q --detach base
+	if ! git -C "$wt" am -q "$tmp"/out/*.mbx; then
+		git -C "$wt" am --abort >/dev/null 2>&1 || true
+		rc=1
+	elif [ "$(git -C "$wt" rev-parse 'HEAD^{tree}')" != "$want" ]; then
 		echo "b4 am + git am gave another tree"; rc=1
 	fi
-	git -C "$BASE_GIT" worktree remove --force "$tmp/wt"
+	git -C "$wt" checkout -q "$branch"
 	rm -rf "$tmp"
 	return "$rc"
 }

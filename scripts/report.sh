@@ -27,6 +27,16 @@ function add_row(key, shown) {
 	if (!(key in seen)) { seen[key] = 1; order[++nrows] = key; label[key] = shown
 		if (length(shown) > width) width = length(shown) }
 }
+# A subtest row goes under its test, whichever log shows it first.
+function add_sub(parent, key, shown) {
+	if (!(key in seen)) { seen[key] = 1; subs[parent, ++nsubs[parent]] = key; label[key] = shown
+		if (length(shown) > width) width = length(shown) }
+}
+function print_row(k,    line, c) {
+	line = sprintf("%-" width "s", label[k])
+	for (c = 1; c <= ncols; c++) line = line sprintf("  %-10s", ((k, c) in res) ? res[k, c] : "-")
+	print_trimmed(line)
+}
 function print_trimmed(s) { sub(/ +$/, "", s); print s }
 function result(line,    r) {
 	r = (line ~ /^not ok/) ? "FAIL" : "ok"
@@ -54,7 +64,7 @@ FNR == 1 { col = colof[FILENAME]; cur = "" }
 }
 /^# (not )?ok [0-9]+ / && cur != "" && subtests {
 	line = substr($0, 3); key = cur SUBSEP strip_result(line)
-	add_row(key, "  " strip_result(line)); res[key, col] = result(line); next
+	add_sub(cur, key, "  " strip_result(line)); res[key, col] = result(line); next
 }
 /^(# )+PLE:/ { line = $0; sub(/^(# )+/, "", line); ple[col] = ple[col] "  " cur ": " line "\n"; next }
 /^PLE-DONE rc=/ { done[col] = "rc=" substr($0, 13); next }
@@ -66,9 +76,8 @@ END {
 	for (c = 1; c <= ncols; c++) line = line sprintf("  %-10s", cols[c])
 	print_trimmed(line)
 	for (i = 1; i <= nrows; i++) {
-		k = order[i]; line = sprintf("%-" width "s", label[k])
-		for (c = 1; c <= ncols; c++) line = line sprintf("  %-10s", ((k, c) in res) ? res[k, c] : "-")
-		print_trimmed(line)
+		print_row(order[i])
+		for (j = 1; j <= nsubs[order[i]]; j++) print_row(subs[order[i], j])
 	}
 	line = sprintf("%-" width "s", "(guest PLE-DONE)")
 	for (c = 1; c <= ncols; c++) line = line sprintf("  %-10s", done[c])
