@@ -25,9 +25,11 @@ main() {
 	patched=$("$REPO_DIR/scripts/build.sh" patched)
 	ensure_selftests
 	tests="$PLE_TEST $(upstream_tests | tr '\n' ' ')"
-	guest base "$base" "$tests" || true
+	nosvm=$("$REPO_DIR/scripts/build.sh" --reuse mutant --without 3)
+	# Two guests at a time: Bochs is single-threaded, nothing is timed.
+	guest base "$base" "$tests" &
 	guest patched "$patched" "$tests" || true
-	nosvm=$("$REPO_DIR/scripts/build.sh" mutant --without 3)
+	wait || true
 	guest without-3 "$nosvm" "$PLE_TEST" || true
 
 	echo
