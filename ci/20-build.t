@@ -66,10 +66,10 @@ build_kvm() {
 	date -u +%FT%TZ >"$RESULTS/w1-$key"
 }
 
-# sparse_warnings: sparse's warnings on the touched objects, without line
-# numbers, so that moved code does not count as new.  The kernel only warns
-# and runs no checker when it finds sparse too old: that is a failure here.
-# sparse_warnings COMMIT: the list, computed once per key.
+# sparse_warnings COMMIT: sparse's warnings on the touched objects at
+# COMMIT, without line numbers, so that moved code does not count as new;
+# computed once per key.  The kernel only warns and runs no checker when it
+# finds sparse too old: that is a failure here.
 sparse_warnings() {
 	local c=$1 key log
 	key=$(result_key "$c" C=2 "$SPARSE" "$("$SPARSE" --version)" "$SPARSE_OBJS")

@@ -29,15 +29,14 @@ table=$LOG_DIR/mutations.table
 
 # Build the mutants one after the other (they share a work tree; --reuse
 # keeps each kernel, keyed on its inputs, so a second run builds nothing)
-# and boot each as soon as it is built, as many guests at a time as CPUs.
+# and boot each as soon as it is built, as many at a time as CPUs (guest_bg).
 boot_mutants() {
 	local m n vendor params what bz
 	for m in "${MUTATIONS[@]}"; do
 		IFS='|' read -r n vendor params what <<<"$m"
 		bz=$("$REPO_DIR/scripts/build.sh" --reuse mutant --without "$n" 2>>"$LOG_DIR/mutants-build.log") ||
 			{ echo "build failed" >"$LOG_DIR/without-$n-$vendor.log"; continue; }
-		while [ "$(jobs -rp | wc -l)" -ge "$(njobs)" ]; do wait -n || true; done
-		guest "without-$n-$vendor" "$bz" "$PLE_TEST" "$params" "$vendor" >/dev/null 2>&1 &
+		guest_bg "without-$n-$vendor" "$bz" "$PLE_TEST" "$params" "$vendor"
 	done
 	wait || true
 }

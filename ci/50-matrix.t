@@ -40,15 +40,13 @@ ensure_selftests >/dev/null 2>&1 || bail "the KVM selftests do not build"
 summary=$LOG_DIR/matrix.table
 : >"$summary"
 
-# Boot every row first, as many guests at a time as there are CPUs (Bochs
-# is single-threaded, and the test asserts nothing about time).
+# Boot every row first, as many guests at a time as CPUs (guest_bg).
 boot_rows() {
 	local i=0 m want vendor params what
 	for m in "${MATRIX[@]}"; do
 		IFS='|' read -r want vendor params what <<<"$m"
 		i=$((i + 1))
-		while [ "$(jobs -rp | wc -l)" -ge "$(njobs)" ]; do wait -n || true; done
-		guest "matrix-$i" "$patched" "$PLE_TEST" "$params" "$vendor" >/dev/null 2>&1 &
+		guest_bg "matrix-$i" "$patched" "$PLE_TEST" "$params" "$vendor"
 	done
 	wait || true
 }

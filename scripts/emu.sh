@@ -44,6 +44,14 @@ guest() {
 		--timeout "${GUEST_TIMEOUT:-600}" --cpu "$(cpu_model "${5:-amd}")"
 }
 
+# guest_bg NAME BZIMAGE "TESTS" ["PARAMS" [amd|intel]]: guest() in the
+# background, once fewer guests than CPUs run (Bochs is single-threaded and
+# the tests assert nothing about time); the caller waits for them.
+guest_bg() {
+	while [ "$(jobs -rp | wc -l)" -ge "$(njobs)" ]; do wait -n || true; done
+	guest "$@" >/dev/null 2>&1 &
+}
+
 # result LOG TEST: ok, fail, skip or none, from the kselftest runner's line.
 result() {
 	local name=${2#*:}
