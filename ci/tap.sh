@@ -18,18 +18,49 @@ diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 
 # check DESCRIPTION CMD...: one test point from a command's status; its
 # output is shown as diagnostics when it fails.
+#
+# CMD runs in a subshell with errexit in force, so that a body failing
+# midway fails the test point (`if CMD` or `CMD || ...` would make bash
+# ignore `set -e` inside CMD: a body of `false; echo reached` would report
+# ok).  It is not run as the condition of anything: errexit is switched off
+# in this shell around it instead.  A bail() in CMD still ends the whole
+# run: the subshell leaves its reason in a file that check() reads.
 check() {
-	local _check_desc=$1 _check_out
+	local _desc=$1 _dir _rc
 	shift
-	if _check_out=$("$@" 2>&1); then
-		ok "$_check_desc"
-	else
-		not_ok "$_check_desc"
-		diag "$_check_out"
+	_dir=$(mktemp -d "${TMPDIR:-/tmp}/ple-check.XXXXXX")
+	set +e
+	# shellcheck disable=SC2030 # bail() reads it in the same subshell
+	(
+		_TAP_BAIL_FILE=$_dir/bail
+		shopt -s inherit_errexit
+		set -eo pipefail
+		"$@"
+	) >"$_dir/out" 2>&1
+	_rc=$?
+	set -e
+	if [ -e "$_dir/bail" ]; then
+		diag "$(cat "$_dir/out")"
+		echo "Bail out! $(cat "$_dir/bail")"
+		rm -rf "$_dir"
+		exit 1
 	fi
+	if [ "$_rc" -eq 0 ]; then
+		ok "$_desc"
+	else
+		not_ok "$_desc"
+		diag "$(cat "$_dir/out")"
+	fi
+	rm -rf "$_dir"
 }
 
-# A check that needs a step that failed: bail out of the whole run.
-bail() { echo "Bail out! $*"; exit 1; }
+# A check that needs a step that failed: bail out of the whole run (from a
+# check() body too).
+bail() {
+	# shellcheck disable=SC2031 # set by check() in the subshell bail() runs in
+	[ -z "${_TAP_BAIL_FILE:-}" ] || printf '%s\n' "$*" >"$_TAP_BAIL_FILE"
+	echo "Bail out! $*"
+	exit 1
+}
 
 done_testing() { exit $((TAP_FAILED > 0)); }
