@@ -4,10 +4,11 @@
 
 .PHONY: check demo deps export maintainers
 
-check:
+# Both install what is missing first (quick when nothing is).
+check: deps
 	prove -v --timer ci/*.t
 
-demo:
+demo: deps
 	scripts/demo.sh
 
 deps:

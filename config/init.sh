@@ -12,8 +12,9 @@
 # The tests to run come from a file in the initramfs, /etc/ple/tests (one
 # COLLECTION:TEST per line, written by mkinitramfs.sh), not from the
 # kernel command line: the command line stays for KVM module parameters.
-# Optional kernel parameter: ple.timeout=N overrides the per-test timeout
-# of the collections' "settings" files (run_kselftest.sh -o N).
+# Optional kernel parameters: ple.timeout=N overrides the per-test timeout
+# of the collections' "settings" files (run_kselftest.sh -o N);
+# ple.repeat=N runs the tests N times (stress runs), rc is the worst.
 
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
@@ -61,7 +62,14 @@ run_tests() {
 	done <"$TESTS_FILE"
 	timeout=$(cmdline_value ple.timeout)
 	[ -n "$timeout" ] && set -- "$@" -o "$timeout"
-	"$KSFT_DIR"/run_kselftest.sh "$@"
+	repeat=$(cmdline_value ple.repeat)
+	worst=0
+	i=0
+	while [ "$i" -lt "${repeat:-1}" ]; do
+		"$KSFT_DIR"/run_kselftest.sh "$@" || worst=$?
+		i=$((i + 1))
+	done
+	return "$worst"
 }
 
 # The serial port's transmit count, from the 8250 driver.

@@ -2,18 +2,24 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # boot.sh --disk IMG --log SERIAL.log [--timeout SECONDS] [--cpu MODEL]
+#         [--timing MODEL|--ips N]
 #
-# Boots IMG under Bochs 2.7 (cpu model=ryzen: SVM + PauseFilter, no
-# PFThreshold; --cpu picks another Bochs model), headless, with com1 written
-# to SERIAL.log and Bochs' own log to SERIAL.log.bochs.  A watchdog kills
-# Bochs on timeout, or when the serial log shows a kernel panic, a BUG or an
-# Oops.
+# Boots IMG under Bochs (cpu model=ryzen: SVM with PauseFilter, and
+# PFThreshold on our Bochs; --cpu picks another Bochs model), headless, with
+# com1 written to SERIAL.log and Bochs' own log to SERIAL.log.bochs.  A
+# watchdog kills Bochs on timeout, or when the serial log shows a kernel
+# panic, a BUG or an Oops.
 #
-# Display: Bochs has no usable "nogui" in Debian; the `term` display
-# (package bochs-term) runs on a private pty under script(1) and opens no
-# socket.  Without it, `rfb` is used inside a private network namespace
-# (unshare), so its VNC listener cannot be reached; plain rfb is the last
-# resort (warned).
+# Which Bochs: find_bochs (scripts/lib.sh): ours (upstream master with the
+# fixes of bochs/patches) where its source is at hand, else Debian's 2.7
+# with a warning.  Timing: --timing names a model of config/timing-models
+# (default $PLE_TIMING, else zen-2ghz), --ips gives Bochs' ips directly.
+#
+# Display: ours has "nogui", which needs no terminal and opens no socket.
+# Debian's Bochs has no usable "nogui"; the `term` display (package
+# bochs-term) runs on a private pty under script(1) and opens no socket.
+# Without it, `rfb` is used inside a private network namespace (unshare),
+# so its VNC listener cannot be reached; plain rfb is the last resort.
 #
 # Exit status:
 #   0  the log has the "PLE-DONE rc=N" marker (the tests may still have
@@ -43,6 +49,7 @@ CPU0_ERRORS=${PLE_BOCHS_CPU0_ERRORS:-ignore}
 
 usage() {
 	echo "usage: ${0##*/} [-h|--help] --disk IMG --log SERIAL.log [--timeout SECONDS] [--cpu MODEL]"
+	echo "       [--timing MODEL|--ips N]   (models: config/timing-models)"
 	echo "  exit: 0 PLE-DONE seen, 2 no marker, 3 timeout, 4 panic/BUG/Oops, 5 no bochs"
 }
 
@@ -57,17 +64,18 @@ fail() {
 }
 
 parse_args() {
-	DISK="" LOG="" TIMEOUT=600 CPU_MODEL=ryzen
+	DISK="" LOG="" TIMEOUT=600 CPU_MODEL=ryzen TIMING=${PLE_TIMING:-zen-2ghz}
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		-h | --help) usage; exit 0 ;;
-		--disk | --log | --timeout | --cpu)
+		--disk | --log | --timeout | --cpu | --timing | --ips)
 			[[ $# -ge 2 && -n $2 ]] || bad_usage "$1 needs a value"
 			case "$1" in
 			--disk) DISK=$2 ;;
 			--log) LOG=$2 ;;
 			--timeout) TIMEOUT=$2 ;;
 			--cpu) CPU_MODEL=$2 ;;
+			--timing | --ips) TIMING=$2 ;;
 			esac
 			shift 2 ;;
 		*) bad_usage "unexpected argument '$1'" ;;
@@ -76,6 +84,7 @@ parse_args() {
 	[[ -n $DISK && -n $LOG ]] || bad_usage "--disk and --log are required"
 	[[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || bad_usage "--timeout must be a positive number of seconds"
 	[[ $CPU_MODEL =~ ^[a-z0-9_]+$ ]] || bad_usage "--cpu takes a Bochs CPU model name, e.g. ryzen"
+	IPS=$(timing_ips "$TIMING")
 	[[ -f $DISK ]] || die "disk image '$DISK' not found"
 	[[ -d $(dirname "$LOG") ]] || die "log directory '$(dirname "$LOG")' does not exist"
 	DISK=$(cd "$(dirname "$DISK")" && pwd)/$(basename "$DISK")
@@ -84,8 +93,11 @@ parse_args() {
 }
 
 check_bochs() {
-	command -v bochs >/dev/null 2>&1 ||
-		fail $EXIT_NO_BOCHS "'bochs' not found: install the Debian package 'bochs'"
+	find_bochs
+	BOCHS=$PLE_BOCHS
+	[[ $BOCHS != stock ]] || BOCHS=bochs
+	command -v "$BOCHS" >/dev/null 2>&1 ||
+		fail $EXIT_NO_BOCHS "'$BOCHS' not found: install the Debian package 'bochs'"
 	need_cmd setsid util-linux
 	need_cmd pgrep procps
 	[[ -f $BIOS ]] || fail $EXIT_NO_BOCHS "$BIOS missing: install 'bochsbios'"
@@ -98,7 +110,10 @@ check_bochs() {
 
 # pick_display: sets DISPLAY_LINE and the LAUNCH array (command prefix).
 pick_display() {
-	if compgen -G '/usr/lib/*/bochs/plugins/libbx_term_gui.so*' >/dev/null &&
+	if bochs_has_fixes; then
+		DISPLAY_LINE="display_library: nogui"
+		LAUNCH=()
+	elif compgen -G '/usr/lib/*/bochs/plugins/libbx_term_gui.so*' >/dev/null &&
 		command -v script >/dev/null 2>&1; then
 		DISPLAY_LINE="display_library: term"
 		LAUNCH=(term)
@@ -121,7 +136,7 @@ write_config() {
 	cat >"$WORK/bochsrc" <<-EOF
 		romimage: file="$BIOS", options=fastboot
 		vgaromimage: file="$VGABIOS"
-		cpu: model=$CPU_MODEL, count=1, ips=200000000
+		cpu: model=$CPU_MODEL, count=1, ips=$IPS
 		memory: guest=512, host=512
 		clock: sync=none
 		boot: disk
@@ -140,7 +155,7 @@ write_config() {
 }
 
 start_bochs() {
-	local cmd=(bochs -q -f "$WORK/bochsrc" -rc "$WORK/cmds")
+	local cmd=("$BOCHS" -q -f "$WORK/bochsrc" -rc "$WORK/cmds")
 	rm -f "$LOG" "$BXLOG"
 	: >"$LOG"
 	if [[ ${LAUNCH[0]:-} == term ]]; then
@@ -301,10 +316,10 @@ main() {
 	write_config
 	t0=$SECONDS
 	start_bochs
-	log "Bochs pid $BX_PID (${DISPLAY_LINE#display_library: }), timeout ${TIMEOUT}s, serial log $LOG"
+	log "Bochs ($PLE_BOCHS_KIND) pid $BX_PID, $CPU_MODEL, ips $IPS (${DISPLAY_LINE#display_library: }), timeout ${TIMEOUT}s, serial log $LOG"
 	watchdog
 	stop_bochs
-	wait "$BX_PID" || status=$?
+	{ wait "$BX_PID"; } 2>/dev/null || status=$?
 	ELAPSED=$((SECONDS - t0))
 	rm -f "$DISK.lock"
 	BX_PID=""

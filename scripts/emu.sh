@@ -11,40 +11,66 @@ PLE_TEST=kvm:pause_loop_exit_test
 # ones left out.
 UPSTREAM_LIST=$REPO_DIR/ci/upstream-tests.txt
 mkdir -p "$LOG_DIR"
+# One Bochs for every guest of a run (built once, before any boots).
+find_bochs
 
 upstream_tests() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$UPSTREAM_LIST"; }
 
+# table_rows FILE: the rows of a table of ci/ (matrix.txt, mutations.txt):
+# every line that is neither a comment nor blank.
+table_rows() { grep -vE '^[[:space:]]*(#|$)' "$1"; }
+
 # ensure_selftests: every x86 KVM selftest of the patched tree, static, and
-# installed with kselftest's install target.
+# installed with kselftest's install target, with the calibration probe
+# (probes/) beside them as kvm:ple_probe.  The patched tree first exists.
 ensure_selftests() {
-	"$REPO_DIR/scripts/build-selftests.sh" "$(variant_src patched)" "$BUILD_DIR/selftests" >&2
+	local src
+	src=$("$REPO_DIR/scripts/apply-series.sh" patched) || return 1
+	"$REPO_DIR/scripts/build-selftests.sh" "$src" "$BUILD_DIR/selftests" >&2 &&
+		"$REPO_DIR/scripts/build-probes.sh" "$src" "$BUILD_DIR/selftests" >&2
 }
 
-# The emulated CPUs: AMD with PauseFilter and no PFThreshold, and Intel with
-# VMX and PAUSE-loop exiting (Haswell is the oldest Bochs model with PLE and
-# boots without clearcpuid workarounds).
+# The emulated CPUs:
+#   zen         Bochs "ryzen": SVM with PauseFilter and, on our Bochs,
+#               PFThreshold: KVM runs threshold mode, as on every Zen host
+#   count-only  the same, with the guest kernel's clearcpuid=pfthreshold:
+#               KVM sees PauseFilter alone, as on AMD families 10h/12h/14h
+#   intel       Bochs "corei7_haswell_4770": VMX with PAUSE-loop exiting
+#               (the oldest Bochs model with PLE; boots with no workaround)
+# On Debian's stock Bochs (find_bochs) "zen" has no PFThreshold either.
 AMD_CPU=ryzen
 INTEL_CPU=corei7_haswell_4770
 
-# cpu_model amd|intel: the Bochs model for a vendor.
+# cpu_model CPU: the Bochs model of one of the CPUs above.
 cpu_model() {
 	case "$1" in
-	amd) echo "$AMD_CPU" ;;
+	zen | count-only) echo "$AMD_CPU" ;;
 	intel) echo "$INTEL_CPU" ;;
-	*) die "unknown vendor '$1' (amd or intel)" ;;
+	*) die "unknown CPU '$1' (zen, count-only or intel)" ;;
 	esac
 }
 
-# guest NAME BZIMAGE "TESTS" ["PARAMS" [amd|intel]]: boot, run, log to
-# $LOG_DIR/NAME.log.
+# cpu_clearcpuid CPU: the features the guest kernel hides for CPU.
+cpu_clearcpuid() {
+	case "$1" in
+	count-only) echo pfthreshold ;;
+	esac
+}
+
+# guest NAME BZIMAGE "TESTS" ["PARAMS" [CPU [TIMING]]]: boot, run, log to
+# $LOG_DIR/NAME.log.  CPU defaults to zen, TIMING to $PLE_TIMING or the
+# boot.sh default (config/timing-models).
 guest() {
+	local cpu=${5:-zen}
 	rm -f "$LOG_DIR/$1.log"
 	"$REPO_DIR/scripts/run-guest.sh" --kernel "$2" --selftests "$KSFT_INSTALL" \
 		--tests "$3" --append "${4:-}" --log "$LOG_DIR/$1.log" \
-		--timeout "${GUEST_TIMEOUT:-600}" --cpu "$(cpu_model "${5:-amd}")"
+		--timeout "${GUEST_TIMEOUT:-600}" --cpu "$(cpu_model "$cpu")" \
+		--clearcpuid "$(cpu_clearcpuid "$cpu")" \
+		--timing "${6:-${PLE_TIMING:-zen-2ghz}}"
 }
 
-# guest_bg NAME BZIMAGE "TESTS" ["PARAMS" [amd|intel]]: guest() in the
+# guest_bg NAME BZIMAGE "TESTS" ["PARAMS" [CPU [TIMING]]]: guest() in the
 # background, once fewer guests than CPUs run (Bochs is single-threaded and
 # the tests assert nothing about time); the caller waits for them.
 guest_bg() {

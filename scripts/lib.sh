@@ -32,6 +32,49 @@ need_cmd() {
 		die "'$1' not found: install the Debian package '$2' (apt-get install $2)"
 }
 
+# timing_ips MODEL: the Bochs ips of a timing model of config/timing-models,
+# or MODEL itself if it is a number.
+timing_ips() {
+	local ips
+	if [[ $1 =~ ^[1-9][0-9]{5,}$ ]]; then echo "$1"; return; fi
+	ips=$(awk -v m="$1" '$1 == m { print $2 }' "$REPO_DIR/config/timing-models")
+	[ -n "$ips" ] || die "unknown timing model '$1'; the models:" \
+		"$(awk '/^[a-z]/ { printf " %s", $1 }' "$REPO_DIR/config/timing-models")"
+	echo "$ips"
+}
+
+# find_bochs: our Bochs (scripts/get-bochs.sh: upstream master with the
+# fixes of bochs/patches, built into the cache) where its source is at
+# hand, else Debian's stock Bochs 2.7, loudly.  Exports PLE_BOCHS (the
+# binary), PLE_BOCHS_KIND (ours or stock) and what our Bochs needs in its
+# environment, so that later calls (and boot.sh) take the same one.  Set
+# PLE_BOCHS=stock to choose Debian's on purpose.
+find_bochs() {
+	local bin rc=0 line
+	case "${PLE_BOCHS:-}" in
+	stock) ;;
+	"")
+		bin=$("$REPO_DIR/scripts/get-bochs.sh") || rc=$?
+		if [ "$rc" -eq 0 ]; then
+			while read -r line; do export "${line?}"; done \
+				< <("$REPO_DIR/scripts/get-bochs.sh" --env)
+			export PLE_BOCHS=$bin PLE_BOCHS_KIND=ours
+			return
+		fi
+		[ "$rc" -eq 3 ] || die "building our Bochs failed (scripts/get-bochs.sh)"
+		log "WARNING: falling back to Debian's stock Bochs 2.7: no PFThreshold, and host" \
+			"interrupts never reach a guest spinning with IF=0; results about" \
+			"interrupted spins, preemption or threshold mode mean nothing there" ;;
+	*)
+		export PLE_BOCHS_KIND=${PLE_BOCHS_KIND:-ours}
+		return ;;
+	esac
+	export PLE_BOCHS=stock PLE_BOCHS_KIND=stock
+}
+
+# bochs_has_fixes: whether the Bochs of find_bochs() is ours.
+bochs_has_fixes() { [ "${PLE_BOCHS_KIND:-}" = ours ]; }
+
 # njobs: how many parallel jobs (make, guests) to use.
 njobs() { nproc 2>/dev/null || echo 2; }
 

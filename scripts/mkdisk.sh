@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# mkdisk.sh --kernel BZIMAGE --initrd CPIO [--append "params"] OUT.img
+# mkdisk.sh --kernel BZIMAGE --initrd CPIO [--append "params"]
+#           [--clearcpuid FEATURE,...] OUT.img
 #
 # Makes a bootable, partitionless FAT16 disk image without root
 # (mkfs.fat -C, mcopy, syslinux --install) for Bochs' `boot: disk`.
@@ -9,7 +10,8 @@
 # so that Bochs' automatic geometry matches the image exactly.
 # Kernel command line: console=ttyS0,115200 clearcpuid=mwaitx panic=-1 quiet
 # followed by the --append parameters (115200 baud: at the default 9600 the
-# emulated UART spends ~1 ms of guest time per byte).
+# emulated UART spends ~1 ms of guest time per byte).  --clearcpuid adds
+# features to the one clearcpuid= (the kernel reads only the last one).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -25,16 +27,17 @@ usage() {
 bad_usage() { usage >&2; die "$*"; }
 
 parse_args() {
-	KERNEL="" INITRD="" APPEND="" OUTPUT=""
+	KERNEL="" INITRD="" APPEND="" OUTPUT="" CLEAR=mwaitx
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		-h | --help) usage; exit 0 ;;
-		--kernel | --initrd | --append)
+		--kernel | --initrd | --append | --clearcpuid)
 			[[ $# -ge 2 ]] || bad_usage "$1 needs a value"
 			case "$1" in
 			--kernel) KERNEL=$2 ;;
 			--initrd) INITRD=$2 ;;
 			--append) APPEND=$2 ;;
+			--clearcpuid) CLEAR+=${2:+,$2} ;;
 			esac
 			shift 2 ;;
 		-*) bad_usage "unknown option '$1'" ;;
@@ -49,6 +52,9 @@ parse_args() {
 	[[ -f $KERNEL ]] || die "kernel image '$KERNEL' not found"
 	[[ -f $INITRD ]] || die "initramfs '$INITRD' not found"
 	[[ $APPEND != *$'\n'* ]] || die "--append must be a single line"
+	[[ $APPEND != *clearcpuid=* ]] || die "use --clearcpuid, not clearcpuid= in --append"
+	[[ $CLEAR =~ ^[a-z0-9_,]+$ ]] || die "--clearcpuid takes feature names, e.g. pfthreshold"
+	BASE_APPEND=${BASE_APPEND/clearcpuid=mwaitx/clearcpuid=$CLEAR}
 }
 
 check_tools() {
