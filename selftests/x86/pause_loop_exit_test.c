@@ -1,24 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Test KVM's PAUSE-loop exiting policy: a guest spins on PAUSE with
- * interrupts disabled, and the host checks the pause_exits and ple_window
- * vCPU stats against the window schedule that KVM's module params define:
+ * Test KVM's PAUSE-loop exiting policy through the pause_exits vCPU stat:
+ * a guest spins on PAUSE with interrupts disabled, and the host checks the
+ * PAUSE exits against the window schedule of the vendor module's params
+ * (grow on every PAUSE exit up to the max, shrink when the vCPU is
+ * scheduled back in).  The window itself is not visible, so it is probed:
+ * from window W, a spin of W - 2 PAUSEs takes no PAUSE exit and one of
+ * W + 2 takes exactly one (CPUs exit on PAUSE W or W + 1).  On VMX the
+ * window is in TSC cycles, so the probes are W / 2 and 3 * W / 2 cycles.
  *
- *  - the number of PAUSE exits for a spin of a given length,
- *  - the window growing by the "grow" rule up to the max, and staying there,
- *  - the window shrinking by the "shrink" rule when the vCPU is scheduled
- *    out and back in while in KVM_RUN,
- *  - no PAUSE exit and no window with KVM_X86_DISABLE_EXITS_PAUSE.
- *
- * Every VM-Exit reloads the hardware's pause counter, and a vCPU that is
- * preempted gets its window shrunk, so a spin that is interrupted by
- * anything else than its own PAUSE exits is not a valid sample: the host
- * detects those with the exit and preemption stats and repeats the step.
+ * Any other VM-Exit (e.g. the host's tick) reloads the CPU's pause counter:
+ * such a spin may show fewer PAUSE exits than the schedule, never more.
+ * The window stays exact, one grow per PAUSE exit, unless the vCPU was
+ * preempted, which shrinks it at an unknown point.  Disturbed spins are
+ * repeated; a case whose spins are never undisturbed, e.g. because they
+ * last longer than the host's tick period, is skipped with the figures.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "kvm_util.h"
 #include "processor.h"
@@ -29,8 +29,17 @@
 #define APIC_TDCR_DIV_1		0xb
 /* One-shot timer that wakes the halted vCPU, in APIC bus cycles (ns). */
 #define TIMER_NS		1000000ULL
-#define NR_SPIN_PAUSES		100000ULL
-#define MAX_TRIES		10
+
+/*
+ * A spin that the host's tick interrupts with probability p is clean in at
+ * least one of MAX_TRIES tries but with probability p^MAX_TRIES: 1e-5 for
+ * p = 3/4, i.e. for a spin of a quarter of the tick period.  A clean spin
+ * with too few PAUSE exits must repeat MAX_WRONG times before it fails:
+ * with PFThreshold, a stall of the CPU (an SMI) reloads the counter with no
+ * VM-Exit, but not in every spin; a bug does.
+ */
+#define MAX_TRIES		40
+#define MAX_WRONG		3
 #define MAX_GROW_STEPS		64
 
 enum guest_op {
@@ -41,34 +50,47 @@ enum guest_op {
 static u64 guest_op;
 static u64 guest_nr_pauses;
 
-/* The PLE policy, as read from the vendor module's params. */
+/* How often spins were disturbed and cases started again, for the log. */
+static int nr_spins, nr_disturbed, nr_restarts;
+
 static struct {
 	const char *module;
 	u64 base, grow, shrink, max;
+	u64 gap;		/* pause_filter_thresh or ple_gap, in cycles */
+	bool svm;
 } ple;
 
-/* Which KVM counters a step moved. */
+/* What one guest op did. */
 struct step {
+	u64 nr;
 	u64 pause_exits;
-	u64 exits;
+	u64 irq_exits;
+	u64 other_exits;
 	u64 preemptions;
 	u64 halt_wakeups;
-	u64 window_before;
-	u64 window_after;
+	u64 cycles;
+};
+
+/* A vCPU under test and the window the host expects it to have. */
+struct ctx {
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	u64 window;
+	u64 cycles_per_pause;
+	struct step s;		/* the last guest op */
+	char why[160];		/* what the last SPIN_WRONG was */
+};
+
+enum verdict {
+	SPIN_OK,		/* as many PAUSE exits as the schedule says */
+	SPIN_WRONG,		/* not so, undisturbed (or too many anyway) */
+	SPIN_AGAIN,		/* disturbed, or the window is no longer known */
+	SPIN_NEVER_CLEAN,	/* disturbed in every one of MAX_TRIES tries */
 };
 
 static void guest_timer_handler(struct ex_regs *regs)
 {
 	x2apic_write_reg(APIC_EOI, 0);
-}
-
-/* Exactly @nr PAUSEs, back to back; interrupts are disabled. */
-static void guest_spin(u64 nr)
-{
-	asm volatile("1: pause\n\t"
-		     "dec %0\n\t"
-		     "jnz 1b"
-		     : "+r"(nr) : : "memory");
 }
 
 /* Block in HLT until the APIC timer fires, so that KVM schedules out. */
@@ -83,20 +105,21 @@ static void guest_halt(void)
 
 static void guest_code(void)
 {
+	u64 nr, start;
+
 	x2apic_enable();
 
 	for (;;) {
-		switch (READ_ONCE(guest_op)) {
-		case GUEST_OP_SPIN:
-			guest_spin(READ_ONCE(guest_nr_pauses));
-			break;
-		case GUEST_OP_HALT:
+		nr = READ_ONCE(guest_nr_pauses);
+		start = rdtsc();
+		if (READ_ONCE(guest_op) == GUEST_OP_HALT)
 			guest_halt();
-			break;
-		default:
-			__GUEST_ASSERT(0, "Expected a known op, got %lu", guest_op);
-		}
-		GUEST_SYNC(0);
+		else
+			asm volatile("1: pause\n\t"
+				     "dec %0\n\t"
+				     "jnz 1b"
+				     : "+r"(nr) : : "memory");
+		GUEST_SYNC(rdtsc() - start);
 	}
 }
 
@@ -108,8 +131,7 @@ static u64 ple_grow(u64 window)
 	if (!ple.grow)
 		return ple.base;
 	ret = ple.grow < ple.base ? window * ple.grow : window + ple.grow;
-	ret = min(ret, ple.max);
-	return max(ret, window);
+	return max(min(ret, ple.max), window);
 }
 
 /* The window after the vCPU is scheduled back in, per KVM's shrink rule. */
@@ -124,33 +146,6 @@ static u64 ple_shrink(u64 window)
 	return max(window, ple.base);
 }
 
-/*
- * PAUSE exits for a spin of @nr PAUSEs that starts with window @window, if
- * every window lets @window + @slack PAUSEs through, counting the one that
- * exits.  CPUs differ by one here (an emulated Ryzen exits on PAUSE C+1,
- * kvm-unit-tests expects real parts to exit on PAUSE C).
- */
-static u64 predict_exits(u64 window, u64 nr, int slack)
-{
-	u64 exits = 0, per_exit;
-
-	for (;;) {
-		per_exit = (s64)window + slack > 1 ? window + slack : 1;
-		if (nr < per_exit)
-			return exits;
-		nr -= per_exit;
-		exits++;
-		window = ple_grow(window);
-	}
-}
-
-static u64 grow_n(u64 window, u64 n)
-{
-	while (n--)
-		window = ple_grow(window);
-	return window;
-}
-
 static u64 vcpu_preemptions(struct kvm_vcpu *vcpu)
 {
 	return vcpu_get_stat(vcpu, preemption_reported) +
@@ -161,40 +156,42 @@ static u64 vcpu_preemptions(struct kvm_vcpu *vcpu)
 static void run_op(struct kvm_vcpu *vcpu, enum guest_op op, u64 nr,
 		   struct step *s)
 {
-	struct kvm_vm *vm = vcpu->vm;
+	u64 exits = vcpu_get_stat(vcpu, exits);
 	struct ucall uc;
 	int r;
 
-	WRITE_AND_SYNC_TO_GUEST(vm, guest_op, op);
-	WRITE_AND_SYNC_TO_GUEST(vm, guest_nr_pauses, nr);
+	WRITE_AND_SYNC_TO_GUEST(vcpu->vm, guest_op, op);
+	WRITE_AND_SYNC_TO_GUEST(vcpu->vm, guest_nr_pauses, nr);
 
-	s->window_before = vcpu_get_stat(vcpu, ple_window);
+	s->nr = nr;
 	s->pause_exits = vcpu_get_stat(vcpu, pause_exits);
-	s->exits = vcpu_get_stat(vcpu, exits);
+	s->irq_exits = vcpu_get_stat(vcpu, irq_exits);
 	s->preemptions = vcpu_preemptions(vcpu);
 	s->halt_wakeups = vcpu_get_stat(vcpu, halt_wakeup);
 
 	/*
 	 * KVM_RUN by hand, and the stats read before any other vCPU ioctl:
-	 * every vCPU ioctl loads the vCPU, so if the thread is preempted in one
-	 * of them (e.g. in the KVM_GET_REGS of get_ucall(), which vcpu_run()
-	 * also does), the window shrinks on sched-in without KVM counting a
-	 * preemption, which it does only in KVM_RUN.
+	 * every vCPU ioctl loads the vCPU, so a preemption in one (e.g. in the
+	 * KVM_GET_REGS of get_ucall()) shrinks the window on sched-in, but KVM
+	 * counts preemptions only in KVM_RUN.
 	 */
 	do {
 		r = __vcpu_run(vcpu);
 	} while (r == -1 && errno == EINTR);
 	TEST_ASSERT(!r, KVM_IOCTL_ERROR(KVM_RUN, r));
 
-	s->window_after = vcpu_get_stat(vcpu, ple_window);
 	s->pause_exits = vcpu_get_stat(vcpu, pause_exits) - s->pause_exits;
-	s->exits = vcpu_get_stat(vcpu, exits) - s->exits;
+	s->irq_exits = vcpu_get_stat(vcpu, irq_exits) - s->irq_exits;
 	s->preemptions = vcpu_preemptions(vcpu) - s->preemptions;
 	s->halt_wakeups = vcpu_get_stat(vcpu, halt_wakeup) - s->halt_wakeups;
+	/* Less the ucall's own exit. */
+	s->other_exits = vcpu_get_stat(vcpu, exits) - exits - 1 -
+			 s->pause_exits - s->irq_exits;
 
 	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
 	switch (get_ucall(vcpu, &uc)) {
 	case UCALL_SYNC:
+		s->cycles = uc.args[1];
 		break;
 	case UCALL_ABORT:
 		REPORT_GUEST_ASSERT(uc);
@@ -205,260 +202,217 @@ static void run_op(struct kvm_vcpu *vcpu, enum guest_op op, u64 nr,
 }
 
 /*
- * A spin is a valid sample if nothing but its own PAUSE exits and the
- * final ucall took the vCPU out of the guest, and it was never preempted.
+ * Spin @nr PAUSEs and expect @want PAUSE exits from the window the host
+ * expects.  More is wrong even if the spin was disturbed; fewer only if it
+ * was not.  A disturbed spin with @want exits is good enough if @upper: it
+ * only has to show that the window is not larger than expected.
  */
-static bool spin_is_clean(struct step *s)
+static enum verdict spin(struct ctx *c, u64 nr, u64 want, bool upper)
 {
-	return s->exits == s->pause_exits + 1 && !s->preemptions;
+	struct step *s = &c->s;
+	u64 from = c->window, n;
+	bool clean;
+
+	run_op(c->vcpu, GUEST_OP_SPIN, nr, s);
+	nr_spins++;
+	if (s->preemptions)
+		return SPIN_AGAIN;
+	for (n = 0; n < s->pause_exits; n++)
+		c->window = ple_grow(c->window);
+	clean = !s->irq_exits && !s->other_exits;
+	nr_disturbed += !clean;
+	if (s->pause_exits == want && (clean || upper))
+		return SPIN_OK;
+	if (s->pause_exits > want || clean) {
+		snprintf(c->why, sizeof(c->why),
+			 "Expected %lu PAUSE exits for %lu PAUSEs from window %lu, got %lu (%lu IRQ, %lu other exits)",
+			 want, nr, from, s->pause_exits, s->irq_exits,
+			 s->other_exits);
+		return SPIN_WRONG;
+	}
+	return SPIN_AGAIN;
 }
 
-static void check_window_bounds(u64 window)
+/* spin() until it is not disturbed, at most MAX_TRIES times. */
+static enum verdict spin_clean(struct ctx *c, u64 nr, u64 want, bool upper)
 {
-	TEST_ASSERT(window >= ple.base && window <= max(ple.max, ple.base),
-		    "Expected the window within [%lu, %lu], got %lu",
-		    ple.base, max(ple.max, ple.base), window);
-}
-
-/*
- * Give the CPU away for a moment, so that host tasks made runnable by what
- * came before (e.g. the NX huge page recovery thread that KVM starts at a
- * VM's first KVM_RUN) run now rather than preempt the next spin.
- */
-static void let_host_run(void)
-{
-	usleep(1000);
-}
-
-/* One window and a half of PAUSEs: one PAUSE exit, whatever the slack. */
-static u64 spin_len(u64 window)
-{
-	return window + window / 2 + 2;
-}
-
-static void print_disturbed(u64 nr, struct step *s)
-{
-	ksft_print_msg("Disturbed: %lu PAUSEs, %lu exits (%lu PAUSE), %lu preempted, again\n",
-		       nr, s->exits, s->pause_exits, s->preemptions);
-}
-
-/*
- * Spin one window and a half from the current window, and repeat until a
- * spin is not disturbed; every try starts from the window the previous one
- * left, so its length is computed again.  Returns the length of the spin.
- */
-static u64 spin_undisturbed(struct kvm_vcpu *vcpu, struct step *s)
-{
+	enum verdict v;
 	int try;
-	u64 nr;
 
 	for (try = 0; try < MAX_TRIES; try++) {
-		nr = spin_len(vcpu_get_stat(vcpu, ple_window));
-		run_op(vcpu, GUEST_OP_SPIN, nr, s);
-		check_window_bounds(s->window_after);
-		if (spin_is_clean(s))
-			return nr;
-		print_disturbed(nr, s);
-		let_host_run();
+		v = spin(c, nr, want, upper);
+		if (v != SPIN_AGAIN || c->s.preemptions)
+			return v;
 	}
-	TEST_FAIL("Expected an undisturbed spin in %d tries", MAX_TRIES);
-	return 0;
+	return SPIN_NEVER_CLEAN;
 }
 
-/* Check a clean spin against the window schedule. */
-static void check_spin(struct step *s, u64 nr)
+/* PAUSEs in @cycles TSC cycles of spinning, at least one. */
+static u64 pauses_in(struct ctx *c, u64 cycles)
 {
-	u64 lo = predict_exits(s->window_before, nr, 1);
-	u64 hi = predict_exits(s->window_before, nr, -1);
-
-	TEST_ASSERT(s->pause_exits >= lo && s->pause_exits <= hi,
-		    "Expected %lu..%lu PAUSE exits for %lu PAUSEs from window %lu, got %lu",
-		    lo, hi, nr, s->window_before, s->pause_exits);
-	TEST_ASSERT(s->window_after == grow_n(s->window_before, s->pause_exits),
-		    "Expected window %lu after %lu PAUSE exits from window %lu, got %lu",
-		    grow_n(s->window_before, s->pause_exits), s->pause_exits,
-		    s->window_before, s->window_after);
+	return max(cycles / c->cycles_per_pause, 1ul);
 }
 
-static struct kvm_vm *create_vm(struct kvm_vcpu **vcpu, bool disable_pause)
+/*
+ * Probe the window: a spin just below it takes no PAUSE exit (undisturbed,
+ * or it proves nothing), one just above it takes one, which grows it.
+ */
+static enum verdict probe_window(struct ctx *c)
 {
-	struct kvm_vm *vm = vm_create(1);
-	struct step s;
+	u64 w = c->window;
+	enum verdict v;
 
+	v = spin_clean(c, ple.svm ? w - 2 : pauses_in(c, w / 2), 0, false);
+	if (v != SPIN_OK)
+		return v;
+	return spin_clean(c, ple.svm ? w + 2 : pauses_in(c, w + w / 2), 1, true);
+}
+
+static void vm_create_ctx(struct ctx *c, bool disable_pause)
+{
+	u64 nr = ple.svm ? min(ple.base / 4, 64ul) : 64;
+	int try;
+
+	c->vm = vm_create(1);
 	if (disable_pause)
-		vm_enable_cap(vm, KVM_CAP_X86_DISABLE_EXITS,
+		vm_enable_cap(c->vm, KVM_CAP_X86_DISABLE_EXITS,
 			      KVM_X86_DISABLE_EXITS_PAUSE);
 	/* Block in HLT rather than poll, so that halting schedules out. */
-	vm_enable_cap(vm, KVM_CAP_HALT_POLL, 0);
+	vm_enable_cap(c->vm, KVM_CAP_HALT_POLL, 0);
+	c->vcpu = vm_vcpu_add(c->vm, 0, guest_code);
+	vm_install_exception_handler(c->vm, TIMER_VECTOR, guest_timer_handler);
+	c->window = ple.base;
 
-	*vcpu = vm_vcpu_add(vm, 0, guest_code);
-	vm_install_exception_handler(vm, TIMER_VECTOR, guest_timer_handler);
-
-	TEST_ASSERT_EQ(vcpu_get_stat(*vcpu, pause_exits), 0);
-
-	/* Fault in the guest's code and data before anything is measured. */
-	run_op(*vcpu, GUEST_OP_SPIN, 1, &s);
-	let_host_run();
-	return vm;
-}
-
-/* A spin from the base window takes the PAUSE exits the schedule predicts. */
-static void test_exit_count(void)
-{
-	struct kvm_vcpu *vcpu;
-	struct kvm_vm *vm;
-	struct step s;
-	int try;
-
-	/* A fresh vCPU per try, so that every try starts from the base. */
-	for (try = 0; try < MAX_TRIES; try++) {
-		vm = create_vm(&vcpu, false);
-		run_op(vcpu, GUEST_OP_SPIN, NR_SPIN_PAUSES, &s);
-		kvm_vm_free(vm);
-		if (spin_is_clean(&s))
-			break;
-		print_disturbed(NR_SPIN_PAUSES, &s);
+	/*
+	 * Fault in the guest's code and data, and time a spin well inside the
+	 * window: TSC cycles per PAUSE, the fastest of a few.
+	 */
+	c->cycles_per_pause = ~0ull;
+	for (try = 0; try < 4; try++) {
+		run_op(c->vcpu, GUEST_OP_SPIN, nr, &c->s);
+		c->cycles_per_pause = min(c->cycles_per_pause, c->s.cycles / nr);
 	}
-	TEST_ASSERT(try < MAX_TRIES, "Expected an undisturbed spin in %d tries", MAX_TRIES);
-
-	ksft_print_msg("PLE: %s: %llu PAUSEs from window %lu: %lu PAUSE exits, window %lu\n",
-		       ple.module, NR_SPIN_PAUSES, s.window_before, s.pause_exits,
-		       s.window_after);
-	TEST_ASSERT(s.window_before == ple.base,
-		    "Expected the base window %lu at the first spin, got %lu",
-		    ple.base, s.window_before);
-	check_spin(&s, NR_SPIN_PAUSES);
-	ksft_test_result_pass("exit count\n");
+	c->cycles_per_pause = max(c->cycles_per_pause, 1ul);
 }
 
-/* Spins of one window and a half each grow the window up to the max. */
-static void test_growth(void)
+/* Two windows and a half from the base take exactly two PAUSE exits. */
+static enum verdict exit_count(struct ctx *c)
 {
-	u64 nr, exits = 0;
-	struct kvm_vcpu *vcpu;
-	struct kvm_vm *vm;
-	struct step s;
+	u64 w1 = ple_grow(ple.base), nr = ple.base + w1 + ple_grow(w1) / 2;
+	enum verdict v = spin(c, nr, 2, false);
+
+	if (v == SPIN_OK)
+		ksft_print_msg("PLE: %s: %lu PAUSEs from window %lu: %lu PAUSE exits\n",
+			       ple.module, nr, ple.base, c->s.pause_exits);
+	return v;
+}
+
+/* From the base, the window grows by the grow rule up to the max. */
+static enum verdict growth(struct ctx *c)
+{
+	u64 last;
+	enum verdict v;
 	int i;
 
-	vm = create_vm(&vcpu, false);
 	for (i = 0; i < MAX_GROW_STEPS; i++) {
-		nr = spin_undisturbed(vcpu, &s);
-		check_spin(&s, nr);
-		TEST_ASSERT(s.pause_exits,
-			    "Expected a PAUSE exit for %lu PAUSEs from window %lu",
-			    nr, s.window_before);
-		exits += s.pause_exits;
-		/* The window has stopped growing and stays where it is. */
-		if (s.window_after == s.window_before)
+		last = c->window;
+		v = probe_window(c);
+		if (v == SPIN_NEVER_CLEAN)
+			ksft_print_msg("PLE: %s: window %lu -> %lu verified, %lu never clean\n",
+				       ple.module, ple.base, last, last);
+		if (v != SPIN_OK)
+			return v;
+		if (c->window == last)
 			break;
 	}
-	TEST_ASSERT(i < MAX_GROW_STEPS, "Window still growing after %d spins",
+	TEST_ASSERT(i < MAX_GROW_STEPS, "Expected the window to stop growing in %d probes",
 		    MAX_GROW_STEPS);
-	TEST_ASSERT(s.window_after == ple_grow(s.window_after),
-		    "Expected the window to stop at %lu, got %lu",
-		    ple_grow(s.window_after), s.window_after);
-	kvm_vm_free(vm);
-
-	ksft_print_msg("PLE: %s: window %lu -> %lu in %lu PAUSE exits, then stays\n",
-		       ple.module, ple.base, s.window_after, exits);
-	ksft_test_result_pass("growth and cap\n");
+	ksft_print_msg("PLE: %s: window %lu -> %lu in %d probes, then stays\n",
+		       ple.module, ple.base, last, i + 1);
+	return SPIN_OK;
 }
 
 /*
  * Schedule the vCPU out and back in while in KVM_RUN: the guest halts until
- * its APIC timer fires.  With halt polling off, KVM blocks the vCPU thread,
- * and the timer's wakeup schedules it back in, deterministically and with
- * no help from the host thread; a signal would need a second thread and a
- * guess of when the vCPU has blocked.  The step counts only if the vCPU
- * blocked exactly once and was not also preempted.
+ * its APIC timer fires.  With halt polling off, KVM blocks the vCPU thread
+ * and the timer's wakeup schedules it back in, with no help from the host
+ * thread.  Again unless the vCPU blocked exactly once and was not preempted.
  */
-static void halt_once(struct kvm_vcpu *vcpu, struct step *s)
+static enum verdict sched_in(struct ctx *c)
 {
-	int try;
+	u64 from = c->window;
+	enum verdict v;
+
+	run_op(c->vcpu, GUEST_OP_HALT, 1, &c->s);
+	TEST_ASSERT_EQ(c->s.pause_exits, 0);
+	if (c->s.halt_wakeups != 1 || c->s.preemptions)
+		return SPIN_AGAIN;
+	c->window = ple_shrink(c->window);
+	v = probe_window(c);
+	if (v == SPIN_OK)
+		ksft_print_msg("PLE: %s: sched-in at window %lu: window %lu\n",
+			       ple.module, from, ple_shrink(from));
+	return v;
+}
+
+/* From the base window (nothing may wrap), then (SVM) from a grown one. */
+static enum verdict reset(struct ctx *c)
+{
+	enum verdict v = sched_in(c);
+
+	if (v != SPIN_OK || !ple.svm)
+		return v;
+	return sched_in(c);
+}
+
+/*
+ * Run a case in a fresh VM until it passes.  A wrong result fails only if it
+ * repeats; a case whose spins are never undisturbed is skipped.
+ */
+static void run_case(const char *name, enum verdict (*attempt)(struct ctx *c))
+{
+	int try, wrong = 0;
+	enum verdict v;
+	struct ctx c;
 
 	for (try = 0; try < MAX_TRIES; try++) {
-		run_op(vcpu, GUEST_OP_HALT, 0, s);
-		check_window_bounds(s->window_after);
-		TEST_ASSERT_EQ(s->pause_exits, 0);
-		if (s->halt_wakeups == 1 && !s->preemptions)
+		vm_create_ctx(&c, false);
+		v = attempt(&c);
+		kvm_vm_free(c.vm);
+		switch (v) {
+		case SPIN_OK:
+			ksft_test_result_pass("%s\n", name);
 			return;
-		ksft_print_msg("Disturbed HLT: %lu wakeups, %lu preempted, again\n",
-			       s->halt_wakeups, s->preemptions);
-		let_host_run();
-	}
-	TEST_FAIL("Expected the vCPU to block in HLT once in %d tries", MAX_TRIES);
-}
-
-static void check_shrink(struct step *s)
-{
-	TEST_ASSERT(s->window_after == ple_shrink(s->window_before),
-		    "Expected window %lu after sched-in from window %lu, got %lu",
-		    ple_shrink(s->window_before), s->window_before,
-		    s->window_after);
-}
-
-static void test_reset(void)
-{
-	struct kvm_vcpu *vcpu;
-	struct kvm_vm *vm;
-	u64 nr, grown;
-	struct step s;
-	int try;
-
-	vm = create_vm(&vcpu, false);
-
-	/* From the base window: nothing to shrink, nothing may wrap. */
-	halt_once(vcpu, &s);
-	TEST_ASSERT(s.window_before == ple.base,
-		    "Expected the base window %lu before the first sched-in, got %lu",
-		    ple.base, s.window_before);
-	check_shrink(&s);
-	ksft_print_msg("PLE: %s: sched-in at window %lu: window %lu\n",
-		       ple.module, s.window_before, s.window_after);
-
-	/*
-	 * From a grown window, which only SVM grows deterministically; the
-	 * window must still be the grown one when the vCPU halts.
-	 */
-	if (host_cpu_is_amd_compatible) {
-		for (try = 0; try < MAX_TRIES; try++) {
-			nr = spin_undisturbed(vcpu, &s);
-			check_spin(&s, nr);
-			grown = s.window_after;
-			halt_once(vcpu, &s);
-			if (s.window_before == grown)
-				break;
-			ksft_print_msg("Disturbed: window %lu before HLT, not %lu, again\n",
-				       s.window_before, grown);
-			let_host_run();
+		case SPIN_WRONG:
+			wrong++;
+			TEST_ASSERT(wrong < MAX_WRONG, "%s (%d times)", c.why, wrong);
+			break;
+		case SPIN_NEVER_CLEAN:
+			try = MAX_TRIES;
+			break;
+		case SPIN_AGAIN:
+			break;
 		}
-		TEST_ASSERT(try < MAX_TRIES,
-			    "Expected the grown window at HLT in %d tries", MAX_TRIES);
-		check_shrink(&s);
-		ksft_print_msg("PLE: %s: sched-in at window %lu: window %lu\n",
-			       ple.module, s.window_before, s.window_after);
+		nr_restarts++;
 	}
-
-	kvm_vm_free(vm);
-	ksft_test_result_pass("reset on sched-in\n");
+	ksft_print_msg("PLE: %s: %lu PAUSEs, %lu cycles, %lu IRQ/%lu other exits, %lu preempted\n",
+		       name, c.s.nr, c.s.cycles, c.s.irq_exits, c.s.other_exits,
+		       c.s.preemptions);
+	ksft_test_result_skip("%s: spins of %lu PAUSEs never undisturbed\n",
+			      name, c.s.nr);
 }
 
+/* No PAUSE exit, whatever else happens, with KVM_X86_DISABLE_EXITS_PAUSE. */
 static void test_disable_exits(void)
 {
-	struct kvm_vcpu *vcpu;
-	struct kvm_vm *vm;
-	struct step s;
+	struct ctx c;
 
-	vm = create_vm(&vcpu, true);
-	run_op(vcpu, GUEST_OP_SPIN, NR_SPIN_PAUSES, &s);
-	TEST_ASSERT(!s.pause_exits,
+	vm_create_ctx(&c, true);
+	run_op(c.vcpu, GUEST_OP_SPIN, 3 * ple.base + 2, &c.s);
+	TEST_ASSERT(!c.s.pause_exits,
 		    "Expected no PAUSE exit with KVM_X86_DISABLE_EXITS_PAUSE, got %lu",
-		    s.pause_exits);
-	TEST_ASSERT(!s.window_before && !s.window_after,
-		    "Expected no window with KVM_X86_DISABLE_EXITS_PAUSE, got %lu -> %lu",
-		    s.window_before, s.window_after);
-	kvm_vm_free(vm);
-
+		    c.s.pause_exits);
+	kvm_vm_free(c.vm);
 	ksft_test_result_pass("KVM_X86_DISABLE_EXITS_PAUSE\n");
 }
 
@@ -479,53 +433,92 @@ static u64 get_kvm_intel_param_u64(const char *param)
 
 static void read_params(void)
 {
-	if (host_cpu_is_amd_compatible) {
+	ple.svm = host_cpu_is_amd_compatible;
+	if (ple.svm) {
 		ple.module = "kvm_amd";
 		__TEST_REQUIRE(this_cpu_has(X86_FEATURE_PAUSEFILTER),
 			       "CPU lacks PauseFilter (CPUID 0x8000000A EDX[10])");
 		ple.base = get_kvm_amd_param_integer("pause_filter_count");
-		__TEST_REQUIRE(ple.base, "Pause filtering is off (kvm_amd.pause_filter_count=0)");
+		__TEST_REQUIRE(ple.base,
+			       "PAUSE exiting is off (kvm_amd.pause_filter_count=0)");
+		ple.gap = get_kvm_amd_param_integer("pause_filter_thresh");
 		ple.grow = get_kvm_amd_param_integer("pause_filter_count_grow");
 		ple.shrink = get_kvm_amd_param_integer("pause_filter_count_shrink");
 		ple.max = get_kvm_amd_param_integer("pause_filter_count_max");
 	} else {
 		ple.module = "kvm_intel";
-		__TEST_REQUIRE(get_kvm_intel_param_integer("ple_gap"),
+		ple.gap = get_kvm_intel_param_integer("ple_gap");
+		__TEST_REQUIRE(ple.gap,
 			       "PAUSE-loop exiting is off or unsupported (kvm_intel.ple_gap=0)");
 		ple.base = get_kvm_intel_param_integer("ple_window");
 		ple.grow = get_kvm_intel_param_integer("ple_window_grow");
 		ple.shrink = get_kvm_intel_param_integer("ple_window_shrink");
 		ple.max = get_kvm_intel_param_u64("ple_window_max");
 	}
+	__TEST_REQUIRE(ple.base >= 16, "Window %lu too small to probe", ple.base);
+}
+
+static bool kvm_has_vcpu_stat(const char *name)
+{
+	struct kvm_vm *vm = vm_create_barebones();
+	struct kvm_vcpu *vcpu = __vm_vcpu_add(vm, 0);
+	struct kvm_binary_stats *stats = &vcpu->stats;
+	bool found = false;
+	u32 i;
+
+	vcpu_get_stat(vcpu, exits);
+	for (i = 0; i < stats->header.num_desc && !found; i++)
+		found = !strcmp(get_stats_descriptor(stats->desc, i,
+						     &stats->header)->name, name);
+	kvm_vm_free(vm);
+	return found;
 }
 
 int main(int argc, char *argv[])
 {
+	static const char * const names[] = {
+		"exit count", "growth and cap", "reset on sched-in",
+	};
+	struct ctx c;
+	int i;
+
 	TEST_REQUIRE(host_cpu_is_amd_compatible || host_cpu_is_intel);
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_HALT_POLL));
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_X86_DISABLE_EXITS) &
 		     KVM_X86_DISABLE_EXITS_PAUSE);
+	__TEST_REQUIRE(kvm_has_vcpu_stat("pause_exits"),
+		       "KVM lacks the pause_exits vCPU stat");
 	read_params();
 
 	ksft_print_header();
 	ksft_set_plan(4);
-	ksft_print_msg("PLE: %s: base %lu, grow %lu, shrink %lu, max %lu\n",
-		       ple.module, ple.base, ple.grow, ple.shrink, ple.max);
 
 	/*
-	 * On VMX the window is in TSC cycles and a PAUSE ends a loop if it
-	 * comes more than ple_gap cycles after the previous one, so how many
-	 * PAUSEs exit depends on the CPU's timing: only check what does not.
+	 * The filter reloads its count, with no VM-Exit, when a PAUSE comes
+	 * more than the threshold (SVM) or gap (VMX) after the previous one.
 	 */
-	if (host_cpu_is_amd_compatible) {
-		test_exit_count();
-		test_growth();
+	vm_create_ctx(&c, false);
+	kvm_vm_free(c.vm);
+	ksft_print_msg("PLE: %s: base %lu, grow %lu, shrink %lu, max %lu, gap %lu\n",
+		       ple.module, ple.base, ple.grow, ple.shrink, ple.max,
+		       ple.gap);
+	ksft_print_msg("PLE: PAUSEs %lu TSC cycles apart\n", c.cycles_per_pause);
+	if (ple.gap && c.cycles_per_pause >= ple.gap) {
+		for (i = 0; i < 3; i++)
+			ksft_test_result_skip("%s: PAUSEs %lu TSC cycles apart, gap %lu\n",
+					      names[i], c.cycles_per_pause, ple.gap);
+	} else if (!ple.svm) {
+		ksft_test_result_skip("%s: the VMX window is in TSC cycles\n", names[0]);
+		ksft_test_result_skip("%s: the VMX window is in TSC cycles\n", names[1]);
+		run_case(names[2], reset);
 	} else {
-		ksft_test_result_skip("exit count: PAUSE timing decides on VMX\n");
-		ksft_test_result_skip("growth and cap: PAUSE timing decides on VMX\n");
+		run_case(names[0], exit_count);
+		run_case(names[1], growth);
+		run_case(names[2], reset);
 	}
-	test_reset();
 	test_disable_exits();
+	ksft_print_msg("PLE: %d spins, %d disturbed, %d cases started again\n",
+		       nr_spins, nr_disturbed, nr_restarts);
 
 	ksft_finished();
 }
