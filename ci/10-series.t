@@ -11,7 +11,7 @@ set -euo pipefail
 # shellcheck source=scripts/export-series.sh
 . "$REPO_DIR/scripts/export-series.sh"
 
-plan 7
+plan 8
 "$REPO_DIR/scripts/get-base.sh" >/dev/null || bail "no base tree"
 if tree=$("$REPO_DIR/scripts/apply-series.sh" patched 2>/tmp/ple-am.$$); then
 	ok "the series applies with git am on $(git -C "$BASE_GIT" log -1 --format=%s base)"
@@ -118,6 +118,17 @@ b4_roundtrip() {
 	return "$rc"
 }
 check "the series as a threaded mbox, through b4 am and git am, gives the same tree" b4_roundtrip
+
+# patches/ carries the project's placeholder identity: the mail for sending
+# must not (scripts/mail-series.sh; the sender re-signs, README.md).
+refuses_placeholder() {
+	local out rc=0
+	out=$("$REPO_DIR/scripts/mail-series.sh" --tree "$tree" --branch HEAD \
+		--out "$(mktemp -u)" 2>&1) || rc=$?
+	echo "$out"
+	[ "$rc" -ne 0 ] && grep -q "placeholder identity" <<<"$out"
+}
+check "no mail for sending while the series carries the placeholder identity" refuses_placeholder
 
 maintainers_current() {
 	"$REPO_DIR/scripts/maintainers.sh" "$tree" | diff "$REPO_DIR/MAINTAINERS.snippet" -
