@@ -19,4 +19,4 @@ export:
 	scripts/export-series.sh
 
 maintainers:
-	scripts/maintainers.sh $${PLE_CACHE:-$$HOME/.cache/svm-ple}/v/patched/src > MAINTAINERS.snippet
+	scripts/maintainers.sh --write

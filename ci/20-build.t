@@ -48,7 +48,7 @@ result_key() {
 		cat "$out/.config"
 		gcc --version | head -n 1
 		echo "$*"
-	} | sha256sum | cut -d' ' -f1
+	} | inputs_hash
 }
 
 # build_kvm COMMIT: W=1 build of arch/x86/kvm/ at COMMIT; fails on an error

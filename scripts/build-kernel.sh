@@ -56,21 +56,6 @@ check_tools() {
 		die "/usr/include/openssl/ssl.h not found: install libssl-dev"
 }
 
-# setup_cc: fills the CC_ARGS array (make arguments).
-setup_cc() {
-	CC_ARGS=()
-	if command -v ccache >/dev/null 2>&1; then
-		export CCACHE_DIR=${CCACHE_DIR:-$CACHE_DIR/ccache}
-		export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$CACHE_DIR}
-		export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
-		mkdir -p "$CCACHE_DIR"
-		CC_ARGS=(CC="ccache gcc")
-		log "using ccache (CCACHE_DIR=$CCACHE_DIR)"
-	else
-		log "ccache not installed (apt-get install ccache): plain gcc"
-	fi
-}
-
 kmake() { make -C "$SRC" O="$OUT" "${CC_ARGS[@]}" "$@"; }
 
 # src_identity: what of SRC decides the generated .config: the Kconfig
@@ -94,7 +79,7 @@ config_stamp() {
 		cat "$KVM_FRAG" "$BOCHS_FRAG"
 		src_identity
 		gcc --version | head -n 1
-	} | sha256sum | cut -d' ' -f1
+	} | inputs_hash
 }
 
 # verify_config: every =y line of both fragments must be in OUT/.config.

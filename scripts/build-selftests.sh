@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# build-selftests.sh [--tests "x86/foo_test bar_test"] SRC OUT
+# build-selftests.sh SRC OUT
 #
 # Builds the KVM selftests of SRC statically (USERLDFLAGS=-static; the kvm
 # Makefile adds -pthread -no-pie itself) against SRC's own UAPI headers
@@ -10,13 +10,7 @@
 # own install target into OUT/install (run_kselftest.sh, kselftest/,
 # kselftest-list.txt, kvm/<tests>).
 #
-# --tests limits the build to the named programs (paths as in the kvm
-# Makefile's TEST_GEN_PROGS_x86, e.g. x86/sync_regs_test): the kvm Makefile
-# is then asked for exactly those targets, by running kselftest's install
-# with TEST_GEN_PROGS/TEST_GEN_PROGS_EXTENDED/TEST_PROGS overridden (lib.mk
-# prefixes $(OUTPUT) itself, so the override uses absolute OUTPUT paths).
-# Without --tests, every x86 KVM test is built: ~25 s on 2 cores without
-# ccache (108 programs), so --tests is a convenience, not a necessity.
+# Every x86 KVM test is built: ~25 s on 2 cores without ccache.
 # TMPOUT moves the try-run scratch directories of tools/build/Build.include
 # (default: the current directory, i.e. inside SRC) to OUT.
 set -euo pipefail
@@ -24,24 +18,18 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 usage() {
-	echo "usage: ${0##*/} [-h|--help] [--tests \"x86/test_a test_b ...\"] SRC OUT"
+	echo "usage: ${0##*/} [-h|--help] SRC OUT"
 	echo "  SRC      kernel source tree (read-only)"
 	echo "  OUT      output directory; tests are installed in OUT/install"
-	echo "  --tests  only build these KVM test programs (default: all)"
 }
 
 bad_usage() { usage >&2; die "$*"; }
 
 parse_args() {
-	ONLY=""
 	local pos=()
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		-h | --help) usage; exit 0 ;;
-		--tests)
-			[[ $# -ge 2 && -n $2 ]] || bad_usage "--tests needs a list"
-			ONLY=$2
-			shift 2 ;;
 		-*) bad_usage "unknown option '$1'" ;;
 		*) pos+=("$1"); shift ;;
 		esac
@@ -67,17 +55,6 @@ check_tools() {
 		die "libuuid.a/uuid.h not found: install uuid-dev"
 }
 
-setup_cc() {
-	CC_ARGS=()
-	if command -v ccache >/dev/null 2>&1; then
-		export CCACHE_DIR=${CCACHE_DIR:-$CACHE_DIR/ccache}
-		export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$CACHE_DIR}
-		export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
-		mkdir -p "$CCACHE_DIR"
-		CC_ARGS=(CC="ccache gcc")
-	fi
-}
-
 install_headers() {
 	log "make headers_install -> $OUT/usr/include"
 	make -C "$SRC" O="$OUT" -s -j"$(njobs)" headers_install \
@@ -85,32 +62,12 @@ install_headers() {
 		die "make headers_install failed (see $OUT/headers_install.log)"
 }
 
-# only_args: make arguments restricting the kvm build to $ONLY.
-only_args() {
-	ONLY_ARGS=()
-	[[ -n $ONLY ]] || return 0
-	local t progs=() all
-	# shellcheck disable=SC2016 # $(...) are make expansions
-	all=$(printf 'include Makefile\nprint-progs:\n\t@echo $(TEST_GEN_PROGS) $(TEST_GEN_PROGS_EXTENDED)\n' |
-		make -s -C "$KSFT/kvm" -f - ARCH=x86 OUTPUT="$OUT/kselftest/kvm" \
-		TMPOUT="$OUT/kselftest/.tmp_\$\$\$\$" print-progs
-	) || die "cannot list the kvm Makefile's test programs"
-	for t in $ONLY; do
-		grep -qE "(^| )[^ ]*/$t( |$)" <<<"$all" ||
-			die "'$t' is not a KVM test program of this tree" \
-				"(see TEST_GEN_PROGS_x86 in $KSFT/kvm/Makefile.kvm)"
-		progs+=("$OUT/kselftest/kvm/$t")
-	done
-	ONLY_ARGS=("TEST_GEN_PROGS=${progs[*]}" TEST_GEN_PROGS_EXTENDED= TEST_PROGS=)
-	log "limited to: $ONLY"
-}
-
 build_install() {
 	local inst=$OUT/install
 	rm -rf "$inst"
 	log "building + installing KVM selftests into $inst (log: $OUT/selftests.log)"
 	make -C "$KSFT" O="$OUT" TARGETS=kvm FORCE_TARGETS=1 ARCH=x86 \
-		"${CC_ARGS[@]}" USERLDFLAGS=-static "${ONLY_ARGS[@]}" \
+		"${CC_ARGS[@]}" USERLDFLAGS=-static \
 		TMPOUT="$OUT/kselftest/.tmp_\$\$\$\$" \
 		-j"$(njobs)" install INSTALL_PATH="$inst" \
 		>"$OUT/selftests.log" 2>&1 || {
@@ -137,7 +94,6 @@ main() {
 	check_tools
 	setup_cc
 	install_headers
-	only_args
 	build_install
 	if command -v file >/dev/null 2>&1; then check_static; fi
 	log "$(wc -l <"$OUT/install/kselftest-list.txt") tests installed in $((SECONDS - t0)) s"

@@ -28,7 +28,7 @@ inputs_key() {
 		git -C "$1" status --porcelain --untracked-files=no
 		cat "$REPO_DIR/config/bochs.config" "$REPO_DIR/scripts/build-kernel.sh"
 		gcc --version | head -n 1
-	} | sha256sum | cut -d' ' -f1
+	} | inputs_hash
 }
 
 main() {

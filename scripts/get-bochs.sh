@@ -122,7 +122,7 @@ cache_key() {
 		[ -z "$PATCH_DIR" ] || cat "$PATCH_DIR"/*.patch
 		printf '%s\n' "${CONFIGURE_FLAGS[@]}"
 		cat "${BASH_SOURCE[0]}"
-	} | sha256sum | cut -c1-16
+	} | inputs_hash | cut -c1-16
 }
 
 # missing_deps: the packages of BOCHS_BUILD_DEPS that are not installed.

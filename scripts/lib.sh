@@ -26,6 +26,26 @@ export GIT_COMMITTER_EMAIL=${GIT_COMMITTER_EMAIL:-svm-ple@invalid}
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 
+# inputs_hash: the one hash of cache keys, over what is on standard input
+# (everything a product is made from: commits, configs, scripts, the
+# compiler's version); 64 hex digits.
+inputs_hash() { sha256sum | cut -d' ' -f1; }
+
+# setup_cc: compile through ccache where it is installed, with one compiler
+# cache for every build of the project; fills CC_ARGS (make arguments).
+setup_cc() {
+	CC_ARGS=()
+	if command -v ccache >/dev/null 2>&1; then
+		export CCACHE_DIR=${CCACHE_DIR:-$CACHE_DIR/ccache}
+		export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$CACHE_DIR}
+		export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+		mkdir -p "$CCACHE_DIR"
+		CC_ARGS=(CC="ccache gcc")
+	else
+		log "ccache not installed (apt-get install ccache): plain gcc"
+	fi
+}
+
 # need_cmd CMD PACKAGE: fail with the Debian package to install.
 need_cmd() {
 	command -v "$1" >/dev/null 2>&1 ||
