@@ -17,7 +17,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-PRODUCTS=$CACHE_DIR/products
+PRODUCTS=$PRODUCTS_DIR
 
 usage() { echo "usage: ${0##*/} [--reuse] base | NAME [--without N]..."; }
 

@@ -4,7 +4,6 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables are for the checks that source this
 
-LOG_DIR=$CACHE_DIR/logs
 KSFT_INSTALL=$BUILD_DIR/selftests/install
 PLE_TEST=kvm:pause_loop_exit_test
 # The upstream selftests run on both kernels, with the reasons for the

@@ -52,12 +52,12 @@ check_version() {
 
 # Download the Debian source package's .deb into $CACHE_DIR/dl; print its path.
 fetch_debian() {
-	local dir=$CACHE_DIR/apt mirror suite version deb
+	local dir=$APT_DIR mirror suite version deb
 	need_cmd apt-get apt
 	need_cmd dpkg-deb dpkg
 	mkdir -p "$dir/state/lists/partial" "$dir/cache/archives/partial" \
-		"$CACHE_DIR/dl"
-	deb=$(find "$CACHE_DIR/dl" -name "${DEB_PKG}_*.deb" 2>/dev/null | sort | tail -n 1)
+		"$DL_DIR"
+	deb=$(find "$DL_DIR" -name "${DEB_PKG}_*.deb" 2>/dev/null | sort | tail -n 1)
 	if [ -n "$deb" ] && [ -z "${PLE_REFRESH:-}" ]; then
 		log "using cached $(basename "$deb")"
 		echo "$deb"
@@ -79,9 +79,9 @@ fetch_debian() {
 			die "Debian has no $DEB_PKG in '$DEB_SUITES'; tried: Debian $DEB_PKG $DEB_VERSION; other sources: --kernel DIR, --git URL REF"
 		log "$DEB_PKG $DEB_VERSION is gone from the archive, using $version"
 	fi
-	(cd "$CACHE_DIR/dl" && papt "$dir" apt-get download "$DEB_PKG=$version" >&2) ||
+	(cd "$DL_DIR" && papt "$dir" apt-get download "$DEB_PKG=$version" >&2) ||
 		die "could not download $DEB_PKG=$version"
-	deb=$(find "$CACHE_DIR/dl" -name "${DEB_PKG}_*.deb" | sort | tail -n 1)
+	deb=$(find "$DL_DIR" -name "${DEB_PKG}_*.deb" | sort | tail -n 1)
 	log "downloaded $(basename "$deb")"
 	echo "$deb"
 }

@@ -174,8 +174,8 @@ unpack() {
 build() {
 	local out=$1 key=$2 log_file t0
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/ple-bochs.XXXXXX")
-	STAGE=$(mktemp -d "$CACHE_DIR/tools/.bochs-$key.XXXXXX")
-	log_file=$CACHE_DIR/tools/bochs-$key.log
+	STAGE=$(mktemp -d "$TOOLS_DIR/.bochs-$key.XXXXXX")
+	log_file=$TOOLS_DIR/bochs-$key.log
 	unpack "$WORK/src"
 	mkdir "$WORK/build"
 	log "building Bochs ($(njobs) jobs, several minutes; log: $log_file)"
@@ -213,10 +213,10 @@ main() {
 	[ -z "$PATCH_DIR" ] || compgen -G "$PATCH_DIR/*.patch" >/dev/null ||
 		die "no patches in $PATCH_DIR"
 	key=$(cache_key)
-	out=$CACHE_DIR/tools/bochs-$key
+	out=$TOOLS_DIR/bochs-$key
 	if [ ! -x "$out/bin/bochs" ]; then
-		mkdir -p "$CACHE_DIR/tools"
-		exec 9>"$CACHE_DIR/tools/bochs-$key.lock"
+		mkdir -p "$TOOLS_DIR"
+		exec 9>"$TOOLS_DIR/bochs-$key.lock"
 		flock 9
 		if [ ! -x "$out/bin/bochs" ]; then
 			install_deps

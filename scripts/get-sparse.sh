@@ -60,7 +60,7 @@ find_dsc() {
 }
 
 main() {
-	local dir=$CACHE_DIR/apt-sparse dsc version out
+	local dir=$APT_SPARSE_DIR dsc version out
 	case "${1:-}" in -h|--help) usage; exit 0 ;; "") ;; *) usage >&2; exit 2 ;; esac
 	dsc=$(find_dsc "$dir/src")
 	if [ -z "$dsc" ]; then
@@ -71,7 +71,7 @@ main() {
 	fi
 	version=$(basename "$dsc" .dsc)
 	version=${version#sparse_}
-	out=$CACHE_DIR/tools/sparse-$version
+	out=$TOOLS_DIR/sparse-$version
 	if [ ! -x "$out/sparse" ]; then
 		log "building sparse $version"
 		build "$dsc" "$out"

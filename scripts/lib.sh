@@ -10,6 +10,14 @@ CACHE_DIR=${PLE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/svm-ple}
 BASE_GIT=$CACHE_DIR/src/base
 SRC_DIR=$CACHE_DIR/src
 BUILD_DIR=$CACHE_DIR/build
+# Every other place of the cache, here and nowhere else:
+DL_DIR=$CACHE_DIR/dl              # downloaded .debs (get-base.sh)
+APT_DIR=$CACHE_DIR/apt            # private apt state for the base (get-base.sh)
+APT_SPARSE_DIR=$CACHE_DIR/apt-sparse # the same for sparse's source (get-sparse.sh)
+TOOLS_DIR=$CACHE_DIR/tools        # our Bochs, sparse, KVM-unit-tests, by key
+PRODUCTS_DIR=$CACHE_DIR/products  # kernels by the hash of their inputs (build.sh)
+LOG_DIR=$CACHE_DIR/logs           # the guests' serial logs
+BENCH_DIR=$CACHE_DIR/bench        # make bench's tables and plots
 # One directory per kernel variant (base, patched, the mutants...), holding
 # its git work tree (src) and its build directory (build) side by side: the
 # compiler then sees the same relative paths ("../src/...") for every
