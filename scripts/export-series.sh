@@ -16,9 +16,12 @@ usage() {
 	echo "  defaults: --tree $REPO_DIR/work/linux --branch ple-series --out $REPO_DIR/patches"
 }
 
-# format_series TREE RANGE OUTDIR: the one format-patch invocation.
+# format_series TREE RANGE OUTDIR: the one format-patch invocation.  The
+# index lines' hashes have a fixed length (the kernel's core.abbrev=12):
+# git's own default grows with the number of objects, which differs from
+# one clone of the base to the next.
 format_series() {
-	git -C "$1" format-patch -q --zero-commit --no-signature \
+	git -C "$1" format-patch -q --zero-commit --no-signature --abbrev=12 \
 		--base="$(git -C "$1" rev-parse base)" -o "$3" "$2"
 }
 
