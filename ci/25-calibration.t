@@ -49,8 +49,8 @@ wait || true
 
 # probe NAME MEASUREMENT KEY: a figure of the probe's run NAME.
 probe() {
-	tr -d '\r' <"$LOG_DIR/probe-$1.log" |
-		sed -n "s/.*PROBE: $2: .*\<$3=\([0-9.]*\).*/\1/p" | head -n 1
+	guestlog lines "$LOG_DIR/probe-$1.log" PROBE "$PROBE" |
+		sed -n "s/^PROBE: $2: .*\<$3=\([0-9.]*\).*/\1/p" | head -n 1
 }
 
 # within VALUE LO HI: LO <= VALUE <= HI (decimals allowed).
@@ -80,7 +80,7 @@ check "(d) zen-5ghz: a PAUSE loop pass takes 12.8 ns" \
 for b in "${BOOTS[@]}"; do
 	IFS='|' read -r name cpu timing params <<<"$b"
 	diag "$name ($cpu, $timing${params:+, $params}):"
-	diag "$(tr -d '\r' <"$LOG_DIR/probe-$name.log" | sed -n 's/.*PROBE: /  /p')"
+	diag "$(guestlog lines "$LOG_DIR/probe-$name.log" PROBE "$PROBE" | sed 's/^PROBE: /  /')"
 done
 no_complaint() {
 	local b name bad=0

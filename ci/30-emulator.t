@@ -33,7 +33,7 @@ check "the patched kernel boots and runs the selftests" booted "$patched_rc" "$L
 
 ple_ok() {
 	[ "$(result "$LOG_DIR/patched.log" "$PLE_TEST")" = ok ] || {
-		grep -E '^# ' "$LOG_DIR/patched.log" | tail -20; return 1; }
+		guestlog output "$LOG_DIR/patched.log" "$PLE_TEST" | tail -20; return 1; }
 }
 check "pause_loop_exit_test passes on the patched kernel" ple_ok
 
@@ -48,7 +48,7 @@ check "15,000 PAUSEs from the base window take 2 PAUSE exits on the patched kern
 
 base_skips_clearly() {
 	[ "$(result "$LOG_DIR/base.log" "$PLE_TEST")" = skip ] &&
-		grep -q "KVM lacks the pause_exits vCPU stat" "$LOG_DIR/base.log"
+		guestlog why "$LOG_DIR/base.log" "$PLE_TEST" | grep -q "KVM lacks the pause_exits vCPU stat"
 }
 check "pause_loop_exit_test skips on the base, saying KVM lacks the stat" base_skips_clearly
 

@@ -42,9 +42,7 @@ mutant() {
 	local log=$LOG_DIR/mutant-$1.log n want cpu timing params what r why
 	IFS='|' read -r n want cpu timing params what <<<"$2"
 	r=$(result "$log" "$PLE_TEST")
-	why=$(tr -d '\r' <"$log" | grep -E '^# +(Expected|Unable)|^build failed' ||
-		tr -d '\r' <"$log" | grep -E 'SKIP' || true)
-	why=$(head -n 1 <<<"$why" | sed 's/^# *//')
+	why=$(guestlog why "$log" "$PLE_TEST")
 	printf '%-2s %-10s %-9s %-40s %-5s %s\n' "$n" "$cpu" "$timing" "${params:-defaults}" \
 		"$r" "$why" >>"$table"
 	ple_lines "$log"

@@ -36,7 +36,8 @@ figures() {
 		sed 's/^PLE: kvm_[a-z]*: //' | tr '\n' ';'
 }
 
-# row I ROW: the row's result and log pattern, and no kernel complaint.
+# row I ROW: the row's result, its log pattern (matched against the test's
+# own output, as scripts/guestlog.py reads it), and no kernel complaint.
 row() {
 	local log=$LOG_DIR/matrix-$1.log want cpu timing params pattern what got bad
 	IFS='|' read -r want cpu timing params pattern what <<<"$2"
@@ -44,9 +45,9 @@ row() {
 	bad=$(kernel_complaints "$log")
 	printf '%-10s %-9s %-36s %-4s %s\n' "$cpu" "$timing" "${params:-defaults}" "$got" \
 		"$(figures "$log")" >>"$summary"
-	[ "$got" = "$want" ] || { grep -E '^# ' "$log" | tail -15; return 1; }
-	[ -z "$pattern" ] || tr -d '\r' <"$log" | grep -qE "$pattern" ||
-		{ echo "no match for /$pattern/"; grep -E '^# ' "$log" | tail -15; return 1; }
+	[ "$got" = "$want" ] || { guestlog output "$log" "$PLE_TEST" | tail -15; return 1; }
+	[ -z "$pattern" ] || guestlog output "$log" "$PLE_TEST" | grep -qE "$pattern" ||
+		{ echo "no match for /$pattern/"; guestlog output "$log" "$PLE_TEST" | tail -15; return 1; }
 	[ -z "$bad" ] || { echo "$bad"; return 1; }
 }
 

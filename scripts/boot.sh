@@ -38,8 +38,11 @@ source "$(dirname "$0")/lib.sh"
 EXIT_NO_MARKER=2 EXIT_TIMEOUT=3 EXIT_PANIC=4 EXIT_NO_BOCHS=5
 BIOS=/usr/share/bochs/BIOS-bochs-latest
 VGABIOS=/usr/share/bochs/VGABIOS-lgpl-latest
-# Kernel reports at the start of a serial line (optional printk time).
-PANIC_RE=$'^\r?(\\[ *[0-9.]+\\] )?(Kernel panic - not syncing|kernel BUG at|BUG:|Oops:)'
+# The serial log is read by scripts/guestlog.py, the one reader of guest
+# logs; the watchdog greps the live log with its pattern of a fatal kernel
+# report (panic, BUG, Oops), polling being too frequent for a parse.
+GUESTLOG=$REPO_DIR/scripts/guestlog.py PYTHON=${GUESTLOG_PYTHON:-python3}
+PANIC_RE=$("$PYTHON" "$GUESTLOG" pattern fatal) || die "$PYTHON $GUESTLOG failed"
 DONE_GRACE=30 # seconds allowed between PLE-DONE and Bochs' exit
 # The guest's drain messages (config/init.sh), possibly mid-line.
 DRAIN_SED='s/ple: serial drain [0-9]\r\?\n//g'
@@ -202,15 +205,13 @@ wait_for() {
 	return 1
 }
 
-# unspliced: the serial log without the guest's drain messages.
-unspliced() { sed -z "$DRAIN_SED" "$LOG"; }
-
 # guest_done: the log has a whole "PLE-DONE rc=N" line and a drain message,
 # which the guest prints after it (see config/init.sh): everything the guest
 # wrote before PLE-DONE has been sent, no need to wait for its power-off.
+# (The cheap grep first: the parse runs only once the guest drains.)
 guest_done() {
 	grep -qa 'ple: serial drain' "$LOG" &&
-		unspliced | grep -qazP '(^|\n)PLE-DONE rc=[0-9]+\r?\n'
+		"$PYTHON" "$GUESTLOG" status "$LOG" >/dev/null
 }
 
 # watchdog: sets VERDICT to finished, exited, panic or timeout.
@@ -275,7 +276,7 @@ conclude() {
 		show_tail
 		fail $EXIT_TIMEOUT "timeout: no PLE-DONE within $TIMEOUT s, guest hung (Bochs killed)" ;;
 	esac
-	rc=$(grep -a -m1 '^PLE-DONE' "$LOG" | tr -d '\r' | sed -n 's/^PLE-DONE rc=//p') || true
+	rc=$("$PYTHON" "$GUESTLOG" status "$LOG") && rc=${rc#rc=} || rc=""
 	if [[ -n $rc ]]; then
 		if [[ $VERDICT == finished ]]; then
 			log "PLE-DONE rc=$rc after $ELAPSED s (log complete, Bochs stopped)"

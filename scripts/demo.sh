@@ -24,7 +24,8 @@ ROWS=(
 
 # probe_figure LOG: "PAUSE exits (+ tick exits)" of the 100,000-PAUSE spin.
 probe_figure() {
-	tr -d '\r' <"$1" | sed -n 's/.*PROBE: pause: .* irq_exits=\([0-9]*\) pause_exits=\([0-9]*\) .*/\2 (+\1 tick exits)/p' |
+	guestlog lines "$1" PROBE kvm:ple_probe |
+		sed -n 's/^PROBE: pause: .* irq_exits=\([0-9]*\) pause_exits=\([0-9]*\) .*/\2 (+\1 tick exits)/p' |
 		grep . || echo "no figure"
 }
 
@@ -41,17 +42,19 @@ boot_all() {
 	wait || true
 }
 
+# headline: the three-line contrast, under one line saying what it is.
 headline() {
 	local row name cpu params what
-	echo "A guest spinning 100,000 PAUSEs with interrupts off: PAUSE exits, and the host"
-	echo "tick's exits (HZ=1000, timing model ${PLE_TIMING:-zen-2ghz}), each of which reloads the count:"
+	echo "PAUSE exits of a guest spinning 100,000 PAUSEs with IF=0, v7.3-rc7 vs the series:"
 	printf '  %-40s %-24s %s\n' "" "v7.3-rc7 interception" "patched"
 	for row in "${ROWS[@]}"; do
 		IFS='|' read -r name cpu params what <<<"$row"
 		printf '  %-40s %-24s %s\n' "$what" "$(probe_figure "$LOG_DIR/demo-rc7-$name.log")" \
 			"$(probe_figure "$LOG_DIR/demo-v2-$name.log")"
 	done
-	echo "Undisturbed, the windows 3000, 6000, 12000, 24000 and 48000 make 5 exits."
+	echo "In parentheses: the host tick's exits (HZ=1000, timing model ${PLE_TIMING:-zen-2ghz}), each of"
+	echo "which reloads the count.  Undisturbed, the windows 3000, 6000, 12000, 24000 and"
+	echo "48000 make 5 exits."
 }
 
 main() {
@@ -64,7 +67,7 @@ main() {
 	echo
 	headline
 	echo
-	echo "The selftests on the emulated Zen CPU, base (v7.3-rc7) and patched, per test:"
+	echo "Then every selftest, per test, on the emulated Zen CPU: base (v7.3-rc7) and patched."
 	"$REPO_DIR/scripts/report.sh" --no-subtests "$LOG_DIR/base.log" "$LOG_DIR/patched.log"
 	echo "Bochs: $PLE_BOCHS_KIND; serial logs: $LOG_DIR/{base,patched,demo-*}.log"
 }

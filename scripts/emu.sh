@@ -77,20 +77,21 @@ guest_bg() {
 	guest "$@" >/dev/null 2>&1 &
 }
 
-# result LOG TEST: ok, fail, skip or none, from the kselftest runner's line.
-result() {
-	local name=${2#*:}
-	tr -d '\r' <"$1" | awk -v t="$name" '
-		$0 ~ "^(not )?ok [0-9]+ selftests: [^:]+: " t "( |$)" {
-			r = /^not ok/ ? "fail" : (/# *SKIP/ ? "skip" : "ok")
-		}
-		END { print r ? r : "none" }' 
-}
+# guestlog CMD LOG...: scripts/guestlog.py, the one reader of guest serial
+# logs (its docstring has the commands): results, figure lines, why a test
+# failed, PLE-DONE, kernel complaints.  The three below are its old names.
+# GUESTLOG_PYTHON: the interpreter behind python3, resolved once (through
+# a pyenv shim, every start would take ~0.2 s more); boot.sh takes it too.
+GUESTLOG_PYTHON=${GUESTLOG_PYTHON:-$(python3 -c 'import sys; print(sys.executable)')}
+export GUESTLOG_PYTHON
+guestlog() { "$GUESTLOG_PYTHON" "$REPO_DIR/scripts/guestlog.py" "$@"; }
 
-# ple_lines LOG: the figures the PAUSE selftest printed.
-ple_lines() { tr -d '\r' <"$1" | { grep -E '^# # PLE: ' || true; } | sed 's/^# # //'; }
+# result LOG TEST: ok, fail, skip, xfail or none, from the kselftest runner.
+result() { guestlog result "$1" "$2"; }
 
-# kernel_complaints LOG: WARN, BUG, Oops or UBSAN reports in a serial log.
-kernel_complaints() {
-	grep -E 'WARNING: CPU|BUG:|Oops|UBSAN|Call Trace' "$1" || true
-}
+# ple_lines LOG: the figures the PAUSE selftest printed ("PLE: ...").
+ple_lines() { guestlog lines "$1" PLE; }
+
+# kernel_complaints LOG: WARN, BUG, Oops, UBSAN, panic or Call Trace lines.
+kernel_complaints() { guestlog complaints "$1"; }
+

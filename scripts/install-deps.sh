@@ -15,6 +15,8 @@ PACKAGES=(
 	# checks: checkpatch (spdxcheck needs ply and GitPython), b4; sparse
 	# is built from Debian sid's source (scripts/get-sparse.sh: dpkg-source)
 	python3-ply python3-git b4 shellcheck dpkg-dev
+	# checks: scripts/guestlog.py (ci/01-lint.t)
+	python3 pyflakes3
 	# the emulated AMD machine and its boot disk
 	bochs bochsbios vgabios bochs-term busybox-static syslinux syslinux-common
 	syslinux-utils mtools dosfstools util-linux procps uuid-dev

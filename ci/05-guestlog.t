@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The one reader of guest serial logs (scripts/guestlog.py), on saved logs
+# (ci/testdata/guestlog/*.log, CRLF as the serial console writes them): a
+# pass, a fail with its assertion, a whole-test skip and subtest skips, the
+# probe's and a benchmark's figures, a panic, a WARN with UBSAN, a hang
+# (no PLE-DONE), lines split by the guest's drain messages, a log cut
+# mid-line, and what a failed build leaves.  Each log's records are also
+# compared whole with its .json (after a deliberate change of the records:
+# GUESTLOG_UPDATE=1 prove ci/05-guestlog.t rewrites them; review the diff).
+# No kernel, no Bochs; about a second.
+# shellcheck disable=SC2317 # the functions run through check()
+set -euo pipefail
+# shellcheck source=ci/tap.sh
+. "$(dirname "$0")/tap.sh"
+
+D=$REPO_DIR/ci/testdata/guestlog
+PLE=kvm:pause_loop_exit_test
+# The interpreter behind python3 (not a pyenv shim: ~10x faster to start).
+PY=$(python3 -c 'import sys; print(sys.executable)')
+gl() { "$PY" "$REPO_DIR/scripts/guestlog.py" "$@"; }
+# fails CMD...: CMD fails (a "! CMD" line in a body would not fail it).
+fails() { ! "$@"; }
+# is WANT CMD...: CMD prints exactly WANT (shown when it does not).
+is() {
+	local want=$1 got
+	shift
+	got=$("$@") || true
+	[ "$got" = "$want" ] || { printf 'want: %s\ngot:  %s\n' "$want" "$got"; return 1; }
+}
+
+logs=("$D"/*.log)
+plan $((${#logs[@]} + 14))
+
+records() {
+	local want=${1%.log}.json
+	if [ -n "${GUESTLOG_UPDATE:-}" ]; then gl json "$1" >"$want"; fi
+	gl json "$1" | diff -u "$want" -
+}
+for f in "${logs[@]}"; do
+	check "${f##*/}: its records are those saved in $(basename "${f%.log}").json" records "$f"
+done
+
+pass() {
+	is ok gl result "$D/pass.log" "$PLE"
+	is ok gl result "$D/pass.log" pause_loop_exit_test
+	is ok gl result "$D/pass.log" kvm:x86/pause_loop_exit_test
+	is skip gl result "$D/pass.log" kvm:hyperv_svm_test
+	is none gl result "$D/pass.log" kvm:no_such_test
+	is rc=0 gl status "$D/pass.log"
+	[ "$(gl lines "$D/pass.log" PLE "$PLE" | grep -c '^PLE: ')" -eq 6 ]
+	is "PLE: kvm_amd: 15000 PAUSEs from window 3000: 2 PAUSE exits" \
+		eval "gl lines '$D/pass.log' PLE | grep 15000"
+	is "" gl lines "$D/pass.log" PLE kvm:kvm_binary_stats_test
+	is "" gl complaints "$D/pass.log"
+	is "" gl why "$D/pass.log" "$PLE"
+}
+check "pass: results ok/skip/none by COLLECTION:NAME or NAME, PLE-DONE rc=0, the test's PLE lines" pass
+
+fail() {
+	is fail gl result "$D/fail.log" "$PLE"
+	is "Expected 1 PAUSE exits for 3002 PAUSEs from window 3000, got 0 (0 IRQ, 0 other exits) (3 times)" \
+		gl why "$D/fail.log" "$PLE"
+	is rc=1 gl status "$D/fail.log"
+	[ "$(gl lines "$D/fail.log" PLE | wc -l)" -eq 5 ]
+}
+check "fail: result fail, why is the assertion's message (not its location, pid or sh noise)" fail
+
+skips() {
+	is skip gl result "$D/skip.log" "$PLE"
+	is "KVM lacks the pause_exits vCPU stat" gl why "$D/skip.log" "$PLE"
+	is ok gl result "$D/skip.log" kvm:kvm_binary_stats_test
+	is ok gl result "$D/subtest-skip.log" "$PLE"
+	gl output "$D/subtest-skip.log" "$PLE" |
+		grep -qE 'SKIP exit count: PAUSEs [0-9]+ TSC cycles apart, gap 2'
+	gl json "$D/subtest-skip.log" | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["tests"][0]
+assert [s["result"] for s in t["subtests"]] == ["skip"] * 3 + ["ok"], t["subtests"]
+assert t["subtests"][0]["reason"] == "exit count: PAUSEs 3 TSC cycles apart, gap 2"
+assert t["subtests"][3]["desc"] == "KVM_X86_DISABLE_EXITS_PAUSE"'
+}
+check "skip: a whole-test skip with its reason; subtest skips inside an ok test (ci/matrix.txt's pattern)" skips
+
+figures() {
+	[ "$(gl lines "$D/probe.log" PROBE | wc -l)" -eq 3 ]
+	is "BENCH: spin: 100000 PAUSEs in 3.206 ms" gl lines "$D/probe.log" BENCH kvm:ple_probe
+	# make demo's figure (scripts/demo.sh probe_figure).
+	is "4 (+3 tick exits)" eval "gl lines '$D/probe.log' PROBE | sed -n \
+		's/^PROBE: pause: .* irq_exits=\([0-9]*\) pause_exits=\([0-9]*\) .*/\2 (+\1 tick exits)/p'"
+	fails gl lines "$D/probe.log" NOPE >/dev/null 2>&1
+}
+check "figures: PROBE and BENCH lines like PLE ones; an unknown prefix is an error" figures
+
+panic() {
+	is panic gl status "$D/panic.log"
+	fails gl status "$D/panic.log" >/dev/null
+	is none gl result "$D/panic.log" "$PLE"
+	is "no result: BUG: kernel NULL pointer dereference, address: 0000000000000008" \
+		gl why "$D/panic.log" "$PLE"
+	gl complaints --fatal "$D/panic.log" | grep -qx 'Kernel panic - not syncing: Fatal exception'
+	gl complaints --fatal "$D/panic.log" | grep -qx 'Oops: Oops: 0000 \[#1\] SMP NOPTI'
+	gl complaints --fatal "$D/panic.log" | fails grep -q 'Call Trace'
+	gl complaints "$D/panic.log" | grep -qx 'Call Trace:'
+}
+check "panic: status panic (exit 1), no result, why names the BUG; --fatal is panic/BUG/Oops" panic
+
+warn() {
+	is ok gl result "$D/warn.log" "$PLE"
+	is rc=0 gl status "$D/warn.log"
+	is "WARNING: CPU: 0 PID: 88 at arch/x86/kvm/svm/svm.c:3236 pause_interception+0x71/0x90
+Call Trace:
+UBSAN: shift-out-of-bounds in arch/x86/kvm/x86.h:412:12" gl complaints "$D/warn.log"
+	is "" gl complaints --fatal "$D/warn.log"
+}
+check "warn: a WARN, its Call Trace and a UBSAN report are complaints, none fatal; the test still ok" warn
+
+hang() {
+	is none gl status "$D/hang.log"
+	fails gl status "$D/hang.log" >/dev/null
+	is ok gl result "$D/hang.log" kvm:kvm_binary_stats_test
+	is none gl result "$D/hang.log" "$PLE"
+	is "no result: the log ends while it runs" gl why "$D/hang.log" "$PLE"
+}
+check "hang: no PLE-DONE (status none, exit 1), the test that ran last has no result" hang
+
+split() {
+	is ok gl result "$D/split.log" "$PLE"
+	is rc=0 gl status "$D/split.log"
+	gl lines "$D/split.log" PLE | grep -qx 'PLE: kvm_amd: 15000 PAUSEs from window 3000: 2 PAUSE exits'
+	diff <(gl lines "$D/pass.log" PLE "$PLE") <(gl lines "$D/split.log" PLE "$PLE")
+	gl output "$D/split.log" "$PLE" | fails grep -q drain
+}
+check "split: drain messages (one with a printk timestamp) mid-line, PLE-DONE split: read whole" split
+
+truncated() {
+	fails gl status "$D/truncated.log" >/dev/null
+	is none gl result "$D/truncated.log" "$PLE"
+	is "PLE: kvm_amd: base 3000, grow 2, shrink 0, max 65535, gap 128
+PLE: PAUSEs 3 TSC cycles apart" gl lines "$D/truncated.log" PLE
+}
+check "truncated: a line cut by a killed Bochs is no figure; no result, no PLE-DONE" truncated
+
+nobuild() {
+	is "not run: no kselftest output (the log begins: build failed)" gl why "$D/nobuild.log" "$PLE"
+	is none gl result "$D/nobuild.log" "$PLE"
+}
+check "a log with no guest output: not run, and what it says instead" nobuild
+
+live_patterns() {
+	# boot.sh's watchdog greps the raw log with the module's patterns.
+	is "$D/panic.log" grep -lE -e "$(gl pattern fatal)" "${logs[@]}"
+	is "$D/panic.log
+$D/warn.log" grep -lE -e "$(gl pattern complaint)" "${logs[@]}"
+}
+check "pattern fatal/complaint, as grep -E over the raw logs, find what the parser finds" live_patterns
+
+report() {
+	local out
+	out=$("$REPO_DIR/scripts/report.sh" "$D/skip.log" "$D/pass.log" "$D/panic.log")
+	echo "$out"
+	grep -qE '^test +skip +pass +panic$' <<<"$out"
+	grep -qE '^kvm:pause_loop_exit_test +skip +ok +cut$' <<<"$out"
+	grep -qE '^  exit count +- +ok +-$' <<<"$out"
+	grep -qE '^\(guest PLE-DONE\) +rc=0 +rc=0 +panic$' <<<"$out"
+	grep -qx '  kvm:pause_loop_exit_test: PLE: PAUSEs 3 TSC cycles apart' <<<"$out"
+	grep -qx '  Kernel panic - not syncing: Fatal exception' <<<"$out"
+	"$REPO_DIR/scripts/report.sh" --no-subtests "$D/pass.log" | fails grep -q '^  exit count'
+}
+check "report.sh: one row per test and subtest, a column per log, PLE-DONE, figures, complaints" report
+
+errors() {
+	local rc=0
+	gl result "$D/no-such.log" "$PLE" 2>/dev/null || rc=$?
+	[ "$rc" -eq 2 ]
+	rc=0
+	gl frobnicate 2>/dev/null || rc=$?
+	[ "$rc" -eq 2 ]
+	fails "$REPO_DIR/scripts/report.sh" 2>/dev/null
+}
+check "a missing log or a bad command is an error (exit 2), report.sh wants a LOG" errors
+
+only_reader() {
+	# The patterns of the kselftest runner's lines and of figure lines
+	# live in the module only (project issue 9).
+	local hits
+	hits=$(grep -rnE "'\^# # PLE|\^\(# \)\+PLE|ok \[0-9\]\+ selftests" \
+		"$REPO_DIR/scripts" "$REPO_DIR/ci" | grep -v '^[^:]*/scripts/guestlog.py:' || true)
+	echo "$hits"
+	[ -z "$hits" ]
+}
+check "no script or check but scripts/guestlog.py parses the runner's lines" only_reader
+
+done_testing
