@@ -20,6 +20,8 @@ PACKAGES=(
 	# the emulated AMD machine and its boot disk
 	bochs bochsbios vgabios bochs-term busybox-static syslinux syslinux-common
 	syslinux-utils mtools dosfstools util-linux procps uuid-dev
+	# make bench: the plot
+	gnuplot-nox
 )
 
 missing() {
