@@ -15,6 +15,14 @@
 # Optional kernel parameters: ple.timeout=N overrides the per-test timeout
 # of the collections' "settings" files (run_kselftest.sh -o N);
 # ple.repeat=N runs the tests N times (stress runs), rc is the worst.
+#
+# KUT mode, when /etc/ple/kut exists (scripts/emu.sh kut_stage): instead of
+# the selftests, KVM-unit-tests under QEMU with KVM, one line per test
+# NAME|TIMEOUT|SMP|FILE|APPEND|QEMU-PARAMETERS, run the way their x86/run
+# does, reported in run_kselftest.sh's format as collection "kut" (the
+# test's serial output behind "# ", then "ok N selftests: kut: NAME",
+# "... # SKIP", or "not ok ... # exit=N: <first FAIL line>"); rc is 1 if
+# any test failed.
 
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
@@ -72,6 +80,60 @@ run_tests() {
 	return "$worst"
 }
 
+KUT_FILE=/etc/ple/kut
+
+# kut_verdict STATUS SECONDS TIMEOUT OUTPUT: the result directive of one
+# KVM-unit-test from QEMU's exit status (isa-debug-exit: (code << 1) | 1,
+# so 1 = pass, 3 = fail, 77 = skip; see their scripts/vmm.bash): "" for
+# ok, "SKIP ..." or "not ok" + reason.
+kut_verdict() {
+	case "$1" in
+	1) echo ok ;;
+	77) echo "SKIP $(grep -m1 '^SKIP' "$4" || grep -v '^SUMMARY' "$4" | tail -n1)" ;;
+	*)
+		if [ "$2" -ge "$3" ]; then
+			echo "fail TIMEOUT $3 seconds"
+		else
+			echo "fail exit=$1: $(grep -m1 '^FAIL' "$4" || grep -v '^SUMMARY' "$4" | tail -n1)"
+		fi ;;
+	esac
+}
+
+run_kut() {
+	n=0 worst=0 out=/tmp/kut.out
+	# The guest may give QEMU more memory than it has (svm: -m 4g); a
+	# test touches little of it.
+	echo 1 >/proc/sys/vm/overcommit_memory
+	echo "TAP version 13"
+	echo "1..$(grep -c . "$KUT_FILE")"
+	while IFS='|' read -r name tmo smp file app params; do
+		[ -n "$name" ] || continue
+		n=$((n + 1))
+		echo "# selftests: kut: $name"
+		start=$(date +%s)
+		# shellcheck disable=SC2086 # $params: one QEMU argument a word
+		timeout -s KILL "$tmo" /usr/bin/qemu-system-x86_64 --no-reboot \
+			-nodefaults -device pc-testdev \
+			-device isa-debug-exit,iobase=0xf4,iosize=0x4 -display none \
+			-serial stdio -device pci-testdev -machine accel=kvm \
+			-global kvm-pit.lost_tick_policy=discard \
+			-kernel "/kut/$file" -smp "$smp" ${app:+-append "$app"} \
+			$params </dev/null >"$out" 2>&1
+		st=$?
+		secs=$(($(date +%s) - start))
+		# (awk ends a cut last line: QEMU may stop mid-line)
+		awk '{ print "# " $0 }' "$out"
+		echo "# kut: $name: QEMU exit status $st after $secs s"
+		v=$(kut_verdict "$st" "$secs" "$tmo" "$out")
+		case "$v" in
+		ok) echo "ok $n selftests: kut: $name" ;;
+		SKIP*) echo "ok $n selftests: kut: $name # $v" ;;
+		*) echo "not ok $n selftests: kut: $name # ${v#fail }"; worst=1 ;;
+		esac
+	done <"$KUT_FILE"
+	return "$worst"
+}
+
 # The serial port's transmit count, from the 8250 driver.
 serial_tx() {
 	sed -n 's/^0:.* tx:\([0-9]*\).*/\1/p' /proc/tty/driver/serial 2>/dev/null
@@ -114,7 +176,10 @@ finish() {
 main() {
 	mount_fs
 	print_params
-	if [ -r "$TESTS_FILE" ] && [ -x "$KSFT_DIR/run_kselftest.sh" ]; then
+	if [ -r "$KUT_FILE" ]; then
+		run_kut
+		rc=$?
+	elif [ -r "$TESTS_FILE" ] && [ -x "$KSFT_DIR/run_kselftest.sh" ]; then
 		run_tests
 		rc=$?
 	else

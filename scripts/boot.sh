@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # boot.sh --disk IMG --log SERIAL.log [--timeout SECONDS] [--cpu MODEL]
-#         [--timing MODEL|--ips N]
+#         [--timing MODEL|--ips N] [--memory MB]
 #
 # Boots IMG under Bochs (cpu model=ryzen: SVM with PauseFilter, and
 # PFThreshold on our Bochs; --cpu picks another Bochs model), headless, with
@@ -53,6 +53,7 @@ CPU0_ERRORS=${PLE_BOCHS_CPU0_ERRORS:-ignore}
 usage() {
 	echo "usage: ${0##*/} [-h|--help] --disk IMG --log SERIAL.log [--timeout SECONDS] [--cpu MODEL]"
 	echo "       [--timing MODEL|--ips N]   (models: config/timing-models)"
+	echo "       [--memory MB]              (guest RAM, default 512)"
 	echo "  exit: 0 PLE-DONE seen, 2 no marker, 3 timeout, 4 panic/BUG/Oops, 5 no bochs"
 }
 
@@ -67,11 +68,11 @@ fail() {
 }
 
 parse_args() {
-	DISK="" LOG="" TIMEOUT=600 CPU_MODEL=ryzen TIMING=${PLE_TIMING:-zen-2ghz}
+	DISK="" LOG="" TIMEOUT=600 CPU_MODEL=ryzen TIMING=${PLE_TIMING:-zen-2ghz} MEMORY=512
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		-h | --help) usage; exit 0 ;;
-		--disk | --log | --timeout | --cpu | --timing | --ips)
+		--disk | --log | --timeout | --cpu | --timing | --ips | --memory)
 			[[ $# -ge 2 && -n $2 ]] || bad_usage "$1 needs a value"
 			case "$1" in
 			--disk) DISK=$2 ;;
@@ -79,6 +80,7 @@ parse_args() {
 			--timeout) TIMEOUT=$2 ;;
 			--cpu) CPU_MODEL=$2 ;;
 			--timing | --ips) TIMING=$2 ;;
+			--memory) MEMORY=$2 ;;
 			esac
 			shift 2 ;;
 		*) bad_usage "unexpected argument '$1'" ;;
@@ -86,6 +88,7 @@ parse_args() {
 	done
 	[[ -n $DISK && -n $LOG ]] || bad_usage "--disk and --log are required"
 	[[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || bad_usage "--timeout must be a positive number of seconds"
+	[[ $MEMORY =~ ^[1-9][0-9]*$ ]] || bad_usage "--memory must be a number of MB"
 	[[ $CPU_MODEL =~ ^[a-z0-9_]+$ ]] || bad_usage "--cpu takes a Bochs CPU model name, e.g. ryzen"
 	IPS=$(timing_ips "$TIMING")
 	[[ -f $DISK ]] || die "disk image '$DISK' not found"
@@ -140,7 +143,7 @@ write_config() {
 		romimage: file="$BIOS", options=fastboot
 		vgaromimage: file="$VGABIOS"
 		cpu: model=$CPU_MODEL, count=1, ips=$IPS
-		memory: guest=512, host=512
+		memory: guest=$MEMORY, host=$MEMORY
 		clock: sync=none
 		boot: disk
 		ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14

@@ -95,3 +95,63 @@ ple_lines() { guestlog lines "$1" PLE; }
 # kernel_complaints LOG: WARN, BUG, Oops, UBSAN, panic or Call Trace lines.
 kernel_complaints() { guestlog complaints "$1"; }
 
+# KVM-unit-tests (ci/35-kut.t): Debian's QEMU runs the tests of
+# ci/kut-tests.txt with KVM inside the guest (config/init.sh, KUT mode).
+KUT_LIST=$REPO_DIR/ci/kut-tests.txt
+KUT_QEMU=/usr/bin/qemu-system-x86_64
+# What QEMU opens for a multiboot -kernel on the pc machine, besides its
+# shared libraries (strace): SeaBIOS and two option ROMs.
+KUT_QEMU_DATA="/usr/share/seabios/bios-256k.bin /usr/share/qemu/kvmvapic.bin
+	/usr/share/qemu/multiboot_dma.bin"
+
+# kut_tests CPU: the rows of ci/kut-tests.txt for CPU (zen, intel...), as
+# NAME|TIMEOUT|SMP|FILE|APPEND|QEMU-PARAMETERS, fields trimmed.
+kut_tests() {
+	table_rows "$KUT_LIST" | awk -F'|' -v cpu="$1" '
+		function trim(s) { gsub(/^[ \t]+|[ \t]+$/, "", s); return s }
+		{
+			n = split(trim($2), cpus, ",")
+			for (i = 1; i <= n; i++) if (cpus[i] == cpu) {
+				app = trim($6); if (app == "-") app = ""
+				print trim($1) "|" trim($5) "|" trim($4) "|" trim($3) "|" app "|" trim($7)
+			}
+		}'
+}
+
+# kut_stage DIR KUT_TREE CPU: a tree for mkinitramfs.sh --extra: QEMU, the
+# shared libraries it loads, its firmware, the .flat files of CPU's tests
+# (in /kut) and the list /etc/ple/kut that switches /init to KUT mode.
+kut_stage() {
+	local dir=$1 kut=$2 cpu=$3 lib f
+	[ -x "$KUT_QEMU" ] || die "$KUT_QEMU missing: install the Debian package qemu-system-x86"
+	mkdir -p "$dir"/{usr/bin,lib64,lib/x86_64-linux-gnu,kut,etc/ple}
+	cp "$KUT_QEMU" "$dir/usr/bin/"
+	for lib in $(ldd "$KUT_QEMU" | awk '$3 ~ /^\// { print $3 } $1 ~ /^\/lib64\// { print $1 }'); do
+		case "$lib" in
+		/lib64/*) cp -L "$lib" "$dir/lib64/" ;;
+		*) cp -L "$lib" "$dir/lib/x86_64-linux-gnu/" ;;
+		esac
+	done
+	for f in $KUT_QEMU_DATA; do
+		[ -f "$f" ] || die "$f missing: install qemu-system-x86 (and seabios)"
+		mkdir -p "$dir${f%/*}"
+		cp -L "$f" "$dir$f"
+	done
+	kut_tests "$cpu" >"$dir/etc/ple/kut"
+	while read -r f; do
+		[ -f "$kut/x86/$f" ] || die "$kut/x86/$f missing"
+		cp "$kut/x86/$f" "$dir/kut/"
+	done < <(cut -d'|' -f4 "$dir/etc/ple/kut" | sort -u)
+}
+
+# kut_guest NAME BZIMAGE STAGE CPU [TIMING]: boot in KUT mode with the tree
+# of kut_stage, log to $LOG_DIR/NAME.log.  TIMING defaults to "fast": the
+# tests assert nothing about PAUSE timing, and Bochs' ips sets how many
+# instructions a timer tick is worth.  $KUT_MEMORY: the guest's RAM (MB).
+kut_guest() {
+	rm -f "$LOG_DIR/$1.log"
+	"$REPO_DIR/scripts/run-guest.sh" --kernel "$2" --extra "$3" \
+		--log "$LOG_DIR/$1.log" --timeout "${GUEST_TIMEOUT:-900}" \
+		--cpu "$(cpu_model "$4")" --clearcpuid "$(cpu_clearcpuid "$4")" \
+		--timing "${5:-fast}" ${KUT_MEMORY:+--memory "$KUT_MEMORY"}
+}

@@ -20,6 +20,9 @@ PACKAGES=(
 	# the emulated AMD machine and its boot disk
 	bochs bochsbios vgabios bochs-term busybox-static syslinux syslinux-common
 	syslinux-utils mtools dosfstools util-linux procps uuid-dev
+	# KVM-unit-tests (ci/35-kut.t): QEMU, its libraries and SeaBIOS staged
+	# into the guest
+	qemu-system-x86 seabios
 	# make bench: the plot
 	gnuplot-nox
 )

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # mkinitramfs.sh --selftests INSTALL_DIR --tests "kvm:sync_regs_test ..."
-#                [--init FILE] OUT.cpio
+#                [--init FILE] [--extra DIR] OUT.cpio
+# mkinitramfs.sh --extra DIR [--init FILE] OUT.cpio
 #
 # Builds an uncompressed newc initramfs without root (GNU cpio -R 0:0 on a
 # staging directory; device nodes come from devtmpfs, /dev/console from the
@@ -15,7 +16,10 @@
 #   /kselftest/COLLECTION/{TEST (stripped),settings,config} for the
 #     selected tests only,
 #   /etc/ple/tests: the selected tests, one per line (read by /init),
-#   /init: config/init.sh (or --init FILE).
+#   /init: config/init.sh (or --init FILE),
+#   with --extra DIR: DIR's tree copied over the root (e.g. QEMU and the
+#     KVM-unit-tests of scripts/emu.sh kut_stage); then --selftests and
+#     --tests are optional.
 # Test names are those of INSTALL_DIR/kselftest-list.txt (COLLECTION:TEST,
 # e.g. kvm:sync_regs_test); "kvm:x86/sync_regs_test" is accepted and mapped
 # to the installed name.
@@ -26,22 +30,24 @@ source "$(dirname "$0")/lib.sh"
 BUSYBOX=/bin/busybox
 
 usage() {
-	echo "usage: ${0##*/} [-h|--help] --selftests INSTALL_DIR --tests \"COLL:TEST ...\" [--init FILE] OUT.cpio"
+	echo "usage: ${0##*/} [-h|--help] --selftests INSTALL_DIR --tests \"COLL:TEST ...\" [--init FILE] [--extra DIR] OUT.cpio"
+	echo "       ${0##*/} --extra DIR [--init FILE] OUT.cpio"
 }
 
 bad_usage() { usage >&2; die "$*"; }
 
 parse_args() {
-	KSFT="" TESTS="" INIT=$REPO_DIR/config/init.sh OUTPUT=""
+	KSFT="" TESTS="" INIT=$REPO_DIR/config/init.sh OUTPUT="" EXTRA=""
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		-h | --help) usage; exit 0 ;;
-		--selftests | --tests | --init)
+		--selftests | --tests | --init | --extra)
 			[[ $# -ge 2 && -n $2 ]] || bad_usage "$1 needs a value"
 			case "$1" in
 			--selftests) KSFT=$2 ;;
 			--tests) TESTS=$2 ;;
 			--init) INIT=$2 ;;
+			--extra) EXTRA=$2 ;;
 			esac
 			shift 2 ;;
 		-*) bad_usage "unknown option '$1'" ;;
@@ -51,13 +57,16 @@ parse_args() {
 			shift ;;
 		esac
 	done
+	[[ -n $OUTPUT ]] || bad_usage "OUT.cpio is required"
+	[[ -z $EXTRA || -d $EXTRA ]] || die "--extra '$EXTRA' is not a directory"
+	[[ -r $INIT ]] || die "init template '$INIT' not found"
+	# --extra alone: no selftests (KUT mode)
+	if [[ -n $EXTRA && -z $KSFT && -z $TESTS ]]; then return; fi
 	[[ -n $KSFT ]] || bad_usage "--selftests INSTALL_DIR is required"
 	[[ -n $TESTS ]] || bad_usage "--tests is required"
-	[[ -n $OUTPUT ]] || bad_usage "OUT.cpio is required"
 	[[ -x $KSFT/run_kselftest.sh && -r $KSFT/kselftest-list.txt && -d $KSFT/kselftest ]] ||
 		die "'$KSFT' is not a kselftest install dir (run_kselftest.sh," \
 			"kselftest-list.txt, kselftest/): run scripts/build-selftests.sh"
-	[[ -r $INIT ]] || die "init template '$INIT' not found"
 }
 
 check_tools() {
@@ -147,12 +156,15 @@ main() {
 	STAGE=$(mktemp -d "${TMPDIR:-/tmp}/ple-initramfs.XXXXXX")
 	trap cleanup EXIT
 	stage_busybox
-	stage_runner
-	: >"$STAGE/etc/ple/tests"
-	for t in "${resolved[@]}"; do stage_test "$t"; done
+	if [[ -n $KSFT ]]; then
+		stage_runner
+		: >"$STAGE/etc/ple/tests"
+		for t in "${resolved[@]}"; do stage_test "$t"; done
+	fi
+	[[ -z $EXTRA ]] || cp -a "$EXTRA/." "$STAGE/" || die "copying $EXTRA failed"
 	install -m 755 "$INIT" "$STAGE/init"
 	write_cpio
-	log "$OUTPUT: $(du -k "$OUTPUT" | cut -f1) KiB, tests: ${resolved[*]}"
+	log "$OUTPUT: $(du -k "$OUTPUT" | cut -f1) KiB, tests: ${resolved[*]:-none}${EXTRA:+, extra: $EXTRA}"
 }
 
 main "$@"

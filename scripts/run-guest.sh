@@ -4,7 +4,11 @@
 # run-guest.sh --kernel BZIMAGE --selftests INSTALL_DIR --tests "COLL:TEST ..."
 #              [--append "params"] --log FILE [--timeout S] [--cpu MODEL]
 #              [--clearcpuid FEATURE,...] [--timing MODEL|--ips N]
+#              [--extra DIR] [--memory MB]
 #
+# --extra DIR goes to mkinitramfs.sh (a tree copied into the initramfs;
+# alone, without --selftests and --tests: KVM-unit-tests' KUT mode), and
+# --memory to boot.sh (the guest's RAM, default 512 MB).
 # mkinitramfs.sh + mkdisk.sh + boot.sh, with the initramfs and the disk
 # image in a temporary directory removed on exit.  Exits with boot.sh's
 # status (0: PLE-DONE seen; 2 no marker, 3 timeout, 4 panic, 5 no bochs).
@@ -17,19 +21,19 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 usage() {
 	echo "usage: ${0##*/} [-h|--help] --kernel BZIMAGE --selftests INSTALL_DIR --tests \"COLL:TEST ...\""
 	echo "       [--append \"kernel params\"] --log FILE [--timeout SECONDS] [--cpu MODEL]"
-	echo "       [--clearcpuid FEATURE,...] [--timing MODEL|--ips N]"
+	echo "       [--clearcpuid FEATURE,...] [--timing MODEL|--ips N] [--extra DIR] [--memory MB]"
 }
 
 bad_usage() { usage >&2; die "$*"; }
 
 parse_args() {
 	KERNEL="" KSFT="" TESTS="" APPEND="" LOG="" TIMEOUT=600 CPU_MODEL=ryzen
-	CLEAR="" TIMING=${PLE_TIMING:-zen-2ghz}
+	CLEAR="" TIMING=${PLE_TIMING:-zen-2ghz} EXTRA="" MEMORY=""
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		-h | --help) usage; exit 0 ;;
 		--kernel | --selftests | --tests | --append | --log | --timeout | --cpu | \
-			--clearcpuid | --timing | --ips)
+			--clearcpuid | --timing | --ips | --extra | --memory)
 			[[ $# -ge 2 ]] || bad_usage "$1 needs a value"
 			case "$1" in
 			--kernel) KERNEL=$2 ;;
@@ -41,13 +45,16 @@ parse_args() {
 			--cpu) CPU_MODEL=$2 ;;
 			--clearcpuid) CLEAR=$2 ;;
 			--timing | --ips) TIMING=$2 ;;
+			--extra) EXTRA=$2 ;;
+			--memory) MEMORY=$2 ;;
 			esac
 			shift 2 ;;
 		*) bad_usage "unexpected argument '$1'" ;;
 		esac
 	done
-	[[ -n $KERNEL && -n $KSFT && -n $TESTS && -n $LOG ]] ||
-		bad_usage "--kernel, --selftests, --tests and --log are required"
+	[[ -n $KERNEL && -n $LOG ]] || bad_usage "--kernel and --log are required"
+	[[ -n $EXTRA || (-n $KSFT && -n $TESTS) ]] ||
+		bad_usage "--selftests and --tests are required (or --extra)"
 }
 
 # shellcheck disable=SC2317 # called by the EXIT trap
@@ -58,11 +65,12 @@ main() {
 	parse_args "$@"
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/ple-guest.XXXXXX")
 	trap cleanup EXIT
-	"$HERE/mkinitramfs.sh" --selftests "$KSFT" --tests "$TESTS" "$WORK/initrd.cpio"
+	"$HERE/mkinitramfs.sh" ${KSFT:+--selftests "$KSFT"} ${TESTS:+--tests "$TESTS"} \
+		${EXTRA:+--extra "$EXTRA"} "$WORK/initrd.cpio"
 	"$HERE/mkdisk.sh" --kernel "$KERNEL" --initrd "$WORK/initrd.cpio" \
 		--append "$APPEND" --clearcpuid "$CLEAR" "$WORK/disk.img"
 	"$HERE/boot.sh" --disk "$WORK/disk.img" --log "$LOG" --timeout "$TIMEOUT" \
-		--cpu "$CPU_MODEL" --timing "$TIMING" || rc=$?
+		--cpu "$CPU_MODEL" --timing "$TIMING" ${MEMORY:+--memory "$MEMORY"} || rc=$?
 	exit "$rc"
 }
 

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# KVM-unit-tests on the base and the patched kernel, as
+# Documentation/process/maintainer-kvm-x86.rst asks: a failure must be
+# exactly the same without the change.  The tests of ci/kut-tests.txt run
+# under Debian's QEMU with KVM inside the Bochs guest (config/init.sh, KUT
+# mode; scripts/emu.sh kut_stage), on the emulated Zen CPU and on Bochs'
+# Haswell.  No test may pass on the base and fail with the series, every
+# failure must have the same FAIL lines on both kernels, and neither kernel
+# may complain (WARN, BUG, Oops, UBSAN).  The table, with the
+# KVM-unit-tests commit, is kept in $LOG_DIR/kut-table.txt for the cover
+# letter.  Without KVM-unit-tests (scripts/get-kut.sh) everything skips,
+# saying how to point the scripts at a tree.
+# shellcheck disable=SC2317 # the functions run through check()
+set -euo pipefail
+# shellcheck source=ci/tap.sh
+. "$(dirname "$0")/tap.sh"
+# shellcheck source=scripts/emu.sh
+. "$(dirname "$0")/../scripts/emu.sh"
+
+CPUS=(zen intel)
+TABLE=$LOG_DIR/kut-table.txt
+PER_CPU=4
+plan $((1 + ${#CPUS[@]} * PER_CPU))
+
+rc=0
+kut=$("$REPO_DIR/scripts/get-kut.sh" 2>"$LOG_DIR/kut-get.err") || rc=$?
+if [ "$rc" -eq 3 ]; then
+	diag "$(cat "$LOG_DIR/kut-get.err")"
+	for ((i = 0; i < 1 + ${#CPUS[@]} * PER_CPU; i++)); do
+		skip "no KVM-unit-tests: ../shared/kvm-unit-tests-1da1819e.tar.gz is missing;" \
+			"set PLE_KUT_DIR to a built tree or PLE_KUT_TARBALL (scripts/get-kut.sh)"
+	done
+	exit 0
+fi
+kut_built() { cat "$LOG_DIR/kut-get.err"; [ "$rc" -eq 0 ] && [ -d "$kut/x86" ]; }
+check "KVM-unit-tests build ($("$REPO_DIR/scripts/get-kut.sh" --commit 2>/dev/null || echo '?'))" kut_built
+[ "$rc" -eq 0 ] || bail "KVM-unit-tests do not build (scripts/get-kut.sh)"
+# shellcheck disable=SC2034 # read as ${!k} by boot_all
+base=$("$REPO_DIR/scripts/build.sh" base) || bail "the base kernel does not build"
+# shellcheck disable=SC2034 # read as ${!k} by boot_all
+patched=$("$REPO_DIR/scripts/build.sh" patched) || bail "the patched kernel does not build"
+
+STAGES=$(mktemp -d "${TMPDIR:-/tmp}/ple-kut.XXXXXX")
+trap 'rm -rf "$STAGES"' EXIT
+
+# Every guest first, two at a time (guest_bg's rule: one Bochs per CPU).
+boot_all() {
+	local cpu k
+	for cpu in "${CPUS[@]}"; do
+		kut_stage "$STAGES/$cpu" "$kut" "$cpu"
+		for k in base patched; do
+			while [ "$(jobs -rp | wc -l)" -ge "$(njobs)" ]; do wait -n || true; done
+			{
+				local r=0
+				kut_guest "kut-$k-$cpu" "${!k}" "$STAGES/$cpu" "$cpu" \
+					>"$LOG_DIR/kut-$k-$cpu.out" 2>&1 || r=$?
+				echo "$r" >"$LOG_DIR/kut-$k-$cpu.rc"
+			} &
+		done
+	done
+	wait || true
+}
+boot_all
+
+# names CPU: the tests of CPU, in the list's order.
+names() { kut_tests "$1" | cut -d'|' -f1; }
+
+# signature LOG NAME: what must be equal on both kernels: the result, and
+# for a failure the directive and every FAIL line of the test's output.
+signature() {
+	local r
+	r=$(result "$1" "kut:$2")
+	echo "$r"
+	[ "$r" = ok ] || [ "$r" = skip ] || {
+		guestlog why "$1" "kut:$2"
+		guestlog output "$1" "kut:$2" | grep -E '^FAIL' || true
+	}
+}
+
+# cell LOG NAME: ok, skip, FAIL (its first FAIL line's position), cut.
+cell() {
+	case "$(result "$1" "kut:$2")" in
+	ok) echo ok ;;
+	skip) echo skip ;;
+	fail) echo FAIL ;;
+	*) echo "none" ;;
+	esac
+}
+
+booted() {
+	local log=$LOG_DIR/kut-$1-$2.log
+	[ "$(cat "$LOG_DIR/kut-$1-$2.rc")" -eq 0 ] || { cat "$LOG_DIR/kut-$1-$2.out"; return 1; }
+	[ -z "$(kernel_complaints "$log")" ] || { kernel_complaints "$log"; return 1; }
+}
+
+# no_regression CPU: no test ok (or skip) on the base and failing with the
+# series; no test without a result.
+no_regression() {
+	local t b p bad=0
+	for t in $(names "$1"); do
+		b=$(result "$LOG_DIR/kut-base-$1.log" "kut:$t")
+		p=$(result "$LOG_DIR/kut-patched-$1.log" "kut:$t")
+		if [ "$p" = none ] || [ "$b" = none ]; then
+			echo "$t: no result (base $b, patched $p)"; bad=1
+		elif [ "$b" != fail ] && [ "$p" = fail ]; then
+			echo "$t: $b on the base, fails with the series:"
+			signature "$LOG_DIR/kut-patched-$1.log" "$t" | sed 's/^/  /'; bad=1
+		fi
+	done
+	return "$bad"
+}
+
+# same_failures CPU: every test that fails, fails with the same lines on
+# both kernels.
+same_failures() {
+	local t b p bad=0
+	for t in $(names "$1"); do
+		b=$(signature "$LOG_DIR/kut-base-$1.log" "$t")
+		p=$(signature "$LOG_DIR/kut-patched-$1.log" "$t")
+		[ "${b%%$'\n'*}" = fail ] || [ "${p%%$'\n'*}" = fail ] || continue
+		if [ "$b" = "$p" ]; then
+			echo "$t: the same failure on both kernels:"
+			echo "$b" | tail -n +2 | sed 's/^/  /'
+		else
+			echo "$t: the failures differ"
+			diff <(echo "$b") <(echo "$p") | sed 's/^/  /' || true
+			bad=1
+		fi
+	done
+	return "$bad"
+}
+
+: >"$TABLE"
+{
+	echo "KVM-unit-tests $("$REPO_DIR/scripts/get-kut.sh" --commit) under $("$KUT_QEMU" --version | head -n1)"
+	echo "with KVM, in the Bochs guest (ci/35-kut.t; the list: ci/kut-tests.txt)"
+} >>"$TABLE"
+for cpu in "${CPUS[@]}"; do
+	check "the base kernel boots and runs KVM-unit-tests on $cpu, no kernel complaint" booted base "$cpu"
+	check "the patched kernel boots and runs KVM-unit-tests on $cpu, no kernel complaint" booted patched "$cpu"
+	check "no KVM-unit-test fails on $cpu with the series that does not on the base" no_regression "$cpu"
+	check "every KVM-unit-tests failure on $cpu is the same on both kernels" same_failures "$cpu"
+	{
+		printf '\n%-28s %-8s %s\n' "$cpu ($(cpu_model "$cpu"))" base patched
+		for t in $(names "$cpu"); do
+			printf '%-28s %-8s %s\n' "$t" "$(cell "$LOG_DIR/kut-base-$cpu.log" "$t")" \
+				"$(cell "$LOG_DIR/kut-patched-$cpu.log" "$t")"
+		done
+		for t in $(names "$cpu"); do
+			[ "$(result "$LOG_DIR/kut-base-$cpu.log" "kut:$t")" = fail ] ||
+				[ "$(result "$LOG_DIR/kut-patched-$cpu.log" "kut:$t")" = fail ] || continue
+			echo "  $t: base: $(guestlog why "$LOG_DIR/kut-base-$cpu.log" "kut:$t")"
+			echo "  $t: patched: $(guestlog why "$LOG_DIR/kut-patched-$cpu.log" "kut:$t")"
+		done
+	} >>"$TABLE"
+done
+diag "$(cat "$TABLE")"
+
+done_testing
