@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# stress.sh [-n RUNS] [CPU:TIMING...]
+#
+# Runs pause_loop_exit_test RUNS times (default 50) in one guest per
+# emulated CPU and timing model (default: zen and count-only, each under
+# zen-2ghz and zen-5ghz), on the patched kernel, and prints per guest how
+# many runs passed, failed or skipped, and the test's own tally of spins,
+# disturbed spins (repeated) and cases started again.  Not a check: the
+# figures are for the selftest's robustness claim (README, cover letter).
+# Exit status 1 if any run failed or a guest did not finish.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/emu.sh
+. "$(dirname "$0")/emu.sh"
+
+usage() { echo "usage: ${0##*/} [-n RUNS] [CPU:TIMING...]   (e.g. count-only:zen-5ghz)"; }
+
+# sum_figures LOG: spins, disturbed and restarts summed over the runs, from
+# the test's "PLE: N spins, N disturbed, N cases started again" lines.
+sum_figures() {
+	ple_lines "$1" | sed -n 's/^PLE: \([0-9]*\) spins, \([0-9]*\) disturbed, \([0-9]*\) cases.*/\1 \2 \3/p' |
+		awk '{ s += $1; d += $2; r += $3 }
+		     END { printf "spins=%d disturbed=%d restarts=%d\n", s, d, r }'
+}
+
+main() {
+	local runs=50 combos=() c cpu timing bz name bad=0
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		-n) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { usage >&2; die "-n takes a number of runs"; }
+			runs=$2; shift 2 ;;
+		-h | --help) usage; exit 0 ;;
+		*:*) combos+=("$1"); shift ;;
+		*) usage >&2; die "unexpected argument '$1'" ;;
+		esac
+	done
+	[ ${#combos[@]} -gt 0 ] ||
+		combos=(zen:zen-2ghz zen:zen-5ghz count-only:zen-2ghz count-only:zen-5ghz)
+	bz=$("$REPO_DIR/scripts/build.sh" patched) || die "the patched kernel does not build"
+	ensure_selftests >/dev/null || die "the KVM selftests do not build"
+	for c in "${combos[@]}"; do
+		cpu=${c%%:*} timing=${c#*:}
+		GUEST_TIMEOUT=$((120 * runs)) guest_bg "stress-$cpu-$timing" "$bz" "$PLE_TEST" \
+			"ple.repeat=$runs" "$cpu" "$timing"
+	done
+	wait || true
+	printf '%-11s %-9s %-45s %s\n' cpu timing "runs of $PLE_TEST" "the test's own figures"
+	for c in "${combos[@]}"; do
+		cpu=${c%%:*} timing=${c#*:} name=$LOG_DIR/stress-$cpu-$timing.log
+		printf '%-11s %-9s %-45s %s\n' "$cpu" "$timing" \
+			"$(guestlog tally "$name" "$PLE_TEST")" "$(sum_figures "$name")"
+		guestlog tally "$name" "$PLE_TEST" | grep -q "runs=$runs .*fail=0 " || {
+			bad=1; guestlog why "$name" "$PLE_TEST" >&2 || true; }
+	done
+	return "$bad"
+}
+
+main "$@"
