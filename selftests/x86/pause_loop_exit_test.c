@@ -15,10 +15,10 @@
  * so may one whose VM-Exits the host cannot see (nested virtualization).
  * The window stays exact, one grow per PAUSE exit, unless the vCPU thread
  * was scheduled out, which shrinks it.  So a case fails only if a spin
- * takes more PAUSE exits than the schedule, or none where it expects some,
- * MAX_WRONG times in a row; other spins are repeated, and a case whose
- * spins are never undisturbed (e.g. longer than the host's tick period) is
- * skipped with the figures.
+ * takes more PAUSE exits than the schedule, or (not under a hypervisor)
+ * none where it expects some, MAX_WRONG times in a row; other spins are
+ * repeated, and a case whose spins are never undisturbed (e.g. longer than
+ * the host's tick period) is skipped with the figures.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,9 +39,9 @@
  * A spin that the host's tick interrupts with probability p is disturbed in
  * all of MAX_TRIES tries with probability p^MAX_TRIES: 1e-5 for p = 3/4, a
  * spin of three quarters of the tick period.  A wrong result fails only
- * MAX_WRONG times in a row: one that an exit invisible to this host (p =
- * 1/10 for a short probe under a 1000 Hz L0) can cause does so with
- * probability 1e-8; the bugs this test is for do it every time.
+ * MAX_WRONG times in a row (a CPU stall, e.g. an SMI, can reload the count
+ * with no VM-Exit, but not every time); the bugs this test is for do it
+ * every time.
  */
 #define MAX_TRIES		40
 #define MAX_WRONG		8
@@ -63,6 +63,7 @@ static struct {
 	u64 base, grow, shrink, max;
 	u64 gap;		/* pause_filter_thresh or ple_gap, in cycles */
 	bool svm;
+	bool nested;		/* this host runs under a hypervisor */
 } ple;
 
 /* What one guest op did. */
@@ -223,7 +224,12 @@ static enum verdict spin(struct ctx *c, u64 nr, u64 lo, u64 hi, bool upper)
 	nr_disturbed += !clean;
 	if (s->pause_exits >= lo && s->pause_exits <= hi && (clean || upper))
 		return SPIN_OK;
-	if (s->pause_exits > hi || (!s->pause_exits && lo && clean)) {
+	/*
+	 * Under a hypervisor, its own VM-Exits, which this host never sees,
+	 * reload the count too: there, none where some are due proves nothing.
+	 */
+	if (s->pause_exits > hi ||
+	    (!s->pause_exits && lo && clean && !ple.nested)) {
 		n = snprintf(c->why, sizeof(c->why), "Expected %lu", lo);
 		if (hi > lo)
 			n += snprintf(c->why + n, sizeof(c->why) - n, " to %lu", hi);
@@ -281,7 +287,7 @@ static enum verdict probe_window(struct ctx *c)
 
 static void vm_create_ctx(struct ctx *c, bool disable_pause)
 {
-	u64 nr = ple.svm ? min(ple.base / 4, 64ul) : 16;
+	u64 nr = ple.svm ? min(ple.base / 4, 64ul) : 16, t[4], lo, hi;
 	int try;
 
 	c->vm = vm_create(1);
@@ -296,14 +302,17 @@ static void vm_create_ctx(struct ctx *c, bool disable_pause)
 
 	/*
 	 * Fault in the guest's code and data, and time a spin well inside the
-	 * window: TSC cycles per PAUSE, the fastest of a few.
+	 * window: TSC cycles per PAUSE, the mean of the middle two of four (not
+	 * the fastest: the threshold counts core cycles, and under boost the
+	 * TSC runs slower than the core).
 	 */
-	c->cycles_per_pause = ~0ull;
 	for (try = 0; try < 4; try++) {
 		run_op(c->vcpu, GUEST_OP_SPIN, nr, &c->s);
-		c->cycles_per_pause = min(c->cycles_per_pause, c->s.cycles / nr);
+		t[try] = c->s.cycles / nr;
 	}
-	c->cycles_per_pause = max(c->cycles_per_pause, 1ul);
+	lo = min(min(t[0], t[1]), min(t[2], t[3]));
+	hi = max(max(t[0], t[1]), max(t[2], t[3]));
+	c->cycles_per_pause = max((t[0] + t[1] + t[2] + t[3] - lo - hi) / 2, 1ul);
 }
 
 /* Two windows and a half from the base take exactly two PAUSE exits. */
@@ -397,6 +406,8 @@ static void run_case(const char *name, enum verdict (*attempt)(struct ctx *c))
 		if (v == SPIN_WRONG)
 			TEST_ASSERT(++wrong < MAX_WRONG, "%s (%d times in a row)",
 				    c.why, MAX_WRONG);
+		else
+			wrong = 0;
 		nr_restarts++;
 	}
 	ksft_print_msg("PLE: %s: %lu PAUSEs, %lu cycles, %lu IRQ/%lu other exits, %lu switches\n",
@@ -438,6 +449,7 @@ static u64 get_kvm_intel_param_u64(const char *param)
 static void read_params(void)
 {
 	ple.svm = host_cpu_is_amd_compatible;
+	ple.nested = this_cpu_has(X86_FEATURE_HYPERVISOR);
 	if (ple.svm) {
 		ple.module = "kvm_amd";
 		__TEST_REQUIRE(this_cpu_has(X86_FEATURE_PAUSEFILTER),
