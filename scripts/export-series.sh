@@ -22,6 +22,7 @@ usage() {
 # one clone of the base to the next.
 format_series() {
 	git -C "$1" format-patch -q --zero-commit --no-signature --abbrev=12 \
+		--subject-prefix="$SERIES_PREFIX" \
 		--base="$(git -C "$1" rev-parse base)" -o "$3" "$2"
 }
 

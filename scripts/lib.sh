@@ -24,6 +24,9 @@ BENCH_DIR=$CACHE_DIR/bench        # make bench's tables and plots
 # variant, and ccache serves one variant's objects to the next.
 variant_src() { echo "$CACHE_DIR/v/$1/src"; }
 variant_build() { echo "$CACHE_DIR/v/$1/build"; }
+# The series' revision, in every patch's subject (export-series.sh,
+# mail-series.sh) and in COVER_LETTER.txt's.
+SERIES_PREFIX="PATCH v2"
 # Identity used for every commit the scripts make, so that hashes are
 # reproducible from one machine to the next.
 export GIT_AUTHOR_NAME=${GIT_AUTHOR_NAME:-svm-ple scripts}

@@ -80,6 +80,7 @@ main() {
 	# The sender's own identity, not the one lib.sh sets for the scripts.
 	env -u GIT_AUTHOR_NAME -u GIT_AUTHOR_EMAIL -u GIT_COMMITTER_NAME \
 		-u GIT_COMMITTER_EMAIL git -C "$tree" format-patch -q --cover-letter --zero-commit \
+		--subject-prefix="$SERIES_PREFIX" \
 		--base="$(git -C "$tree" rev-parse base)" -o "$out" "base..$branch"
 	cover "$tree" "$out"
 	log "mail for sending in $out: check it, then git send-email (README.md)"
