@@ -23,6 +23,16 @@ TABLE=$LOG_DIR/kut-table.txt
 PER_CPU=4
 plan $((1 + ${#CPUS[@]} * PER_CPU))
 
+# Debian's Bochs 2.7 exits (status 0, no error) as soon as QEMU runs the
+# first nested SVM test (seen with svm_pause_filter on both kernels).
+if ! bochs_has_fixes; then
+	for ((i = 0; i < 1 + ${#CPUS[@]} * PER_CPU; i++)); do
+		skip "KVM-unit-tests need our Bochs (../shared/bochs-783b58fd.tar.gz, see" \
+			"scripts/get-bochs.sh): Debian's stock Bochs 2.7 exits under them"
+	done
+	exit 0
+fi
+
 rc=0
 kut=$("$REPO_DIR/scripts/get-kut.sh" 2>"$LOG_DIR/kut-get.err") || rc=$?
 if [ "$rc" -eq 3 ]; then
