@@ -438,22 +438,18 @@ def main(argv=None):
         prog="guestlog.py", description="Read a guest's serial log "
         "(see the module's docstring for the log format).")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("result", help="ok, fail, skip, xfail or none")
-    p.add_argument("log")
-    p.add_argument("test")
-    p = sub.add_parser("tally", help="how many runs of a test gave each result")
-    p.add_argument("log")
-    p.add_argument("test")
+    # The commands that take LOG TEST.
+    for cmd, text in (("result", "ok, fail, skip, xfail or none"),
+                      ("tally", "how many runs of a test gave each result"),
+                      ("output", "a test's own output"),
+                      ("why", "why a test failed, skipped or has no result")):
+        p = sub.add_parser(cmd, help=text)
+        p.add_argument("log")
+        p.add_argument("test")
     p = sub.add_parser("lines", help="figure lines (%s)" % ", ".join(FIGURE_PREFIXES))
     p.add_argument("log")
     p.add_argument("prefix", choices=FIGURE_PREFIXES)
     p.add_argument("test", nargs="?")
-    p = sub.add_parser("output", help="a test's own output")
-    p.add_argument("log")
-    p.add_argument("test")
-    p = sub.add_parser("why", help="why a test failed, skipped or has no result")
-    p.add_argument("log")
-    p.add_argument("test")
     p = sub.add_parser("complaints", help="the kernel's complaint lines")
     p.add_argument("--fatal", action="store_true", help="panic, BUG, Oops only")
     p.add_argument("log")
