@@ -21,7 +21,7 @@ ensure_selftests >/dev/null 2>&1 || bail "the KVM selftests do not build"
 table=$LOG_DIR/mutations.table
 : >"$table"
 
-# Build each mutant once (they share a work tree; --reuse keeps each kernel,
+# Build each mutant once (they share a work tree; build.sh keeps each kernel,
 # keyed on its inputs, so a second run builds nothing) and boot the rows as
 # soon as their kernel is there, as many at a time as CPUs (guest_bg).
 boot_mutants() {
@@ -29,7 +29,7 @@ boot_mutants() {
 	for row in "${ROWS[@]}"; do
 		IFS='|' read -r n want cpu timing params what <<<"$row"
 		i=$((i + 1))
-		bz=$("$REPO_DIR/scripts/build.sh" --reuse mutant --without "$n" 2>>"$LOG_DIR/mutants-build.log") ||
+		bz=$("$REPO_DIR/scripts/build.sh" mutant --without "$n" 2>>"$LOG_DIR/mutants-build.log") ||
 			{ echo "build failed" >"$LOG_DIR/mutant-$i.log"; continue; }
 		guest_bg "mutant-$i" "$bz" "$PLE_TEST" "$params" "$cpu" "$timing"
 	done

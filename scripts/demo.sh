@@ -61,7 +61,7 @@ main() {
 	local base patched nosvm
 	base=$("$REPO_DIR/scripts/build.sh" base)
 	patched=$("$REPO_DIR/scripts/build.sh" patched)
-	nosvm=$("$REPO_DIR/scripts/build.sh" --reuse mutant --without 3)
+	nosvm=$("$REPO_DIR/scripts/build.sh" mutant --without 3)
 	ensure_selftests
 	boot_all "$base" "$patched" "$nosvm"
 	echo

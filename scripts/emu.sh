@@ -22,11 +22,27 @@ table_rows() { grep -vE '^[[:space:]]*(#|$)' "$1"; }
 # ensure_selftests: every x86 KVM selftest of the patched tree, static, and
 # installed with kselftest's install target, with the calibration probe
 # (probes/) beside them as kvm:ple_probe.  The patched tree first exists.
+# Nothing is built when the install was made from the same inputs (the
+# tree's state, probes/, both build scripts, the compiler): make itself
+# takes ~4 s to find nothing to do, at every check that boots a guest.
 ensure_selftests() {
-	local src
+	local src key stamp=$BUILD_DIR/selftests/.ple-inputs
 	src=$("$REPO_DIR/scripts/apply-series.sh" patched) || return 1
+	key=$({
+		tree_state "$src"
+		cat "$REPO_DIR"/probes/* "$REPO_DIR/scripts/build-selftests.sh" \
+			"$REPO_DIR/scripts/build-probes.sh"
+		gcc --version | head -n 1
+	} | inputs_hash) || return 1
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ] &&
+		[ -x "$KSFT_INSTALL/run_kselftest.sh" ]; then
+		log "KVM selftests and probes built before from the same inputs: $KSFT_INSTALL"
+		return 0
+	fi
+	rm -f "$stamp"
 	"$REPO_DIR/scripts/build-selftests.sh" "$src" "$BUILD_DIR/selftests" >&2 &&
-		"$REPO_DIR/scripts/build-probes.sh" "$src" "$BUILD_DIR/selftests" >&2
+		"$REPO_DIR/scripts/build-probes.sh" "$src" "$BUILD_DIR/selftests" >&2 &&
+		echo "$key" >"$stamp"
 }
 
 # The emulated CPUs:

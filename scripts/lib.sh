@@ -42,6 +42,14 @@ die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 # compiler's version); 64 hex digits.
 inputs_hash() { sha256sum | cut -d' ' -f1; }
 
+# tree_state SRC: what of a git work tree decides what is built from it,
+# for inputs_hash: its commit's tree and every uncommitted change to a
+# tracked file (the change itself, not only its name).
+tree_state() {
+	git -C "$1" rev-parse 'HEAD^{tree}' &&
+		git -C "$1" --no-optional-locks diff --binary HEAD
+}
+
 # setup_cc: compile through ccache where it is installed, with one compiler
 # cache for every build of the project; fills CC_ARGS (make arguments).
 setup_cc() {
