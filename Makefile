@@ -5,8 +5,11 @@
 .PHONY: bench check check-fast demo deps export maintainers
 
 # Both install what is missing first (quick when nothing is).
+# Two checks at a time: most boot guests two at a time, but each has a
+# stretch on one CPU (builds, set-up, the verdicts); what they share in
+# the cache is locked (cache_lock, scripts/lib.sh).
 check: deps
-	prove -v --timer ci/*.t
+	prove -v --timer -j2 ci/*.t
 
 # The checks that need no kernel, no base tree and no Bochs: lint, the
 # check layer, the guest-log reader on saved logs.  Under a minute.

@@ -103,6 +103,7 @@ b4_roundtrip() {
 	# git am in the work tree of ci/20's walk (which checks out every
 	# commit anyway), from the base: a checkout of the few files the series
 	# touches, not of a whole new tree; then back to where it was.
+	cache_lock v-walk
 	wt=$("$REPO_DIR/scripts/apply-series.sh" walk 2>/dev/null) || { rm -rf "$tmp"; return 1; }
 	want=$(git -C "$tree" rev-parse 'HEAD^{tree}')
 	branch=$(git -C "$wt" symbolic-ref -q --short HEAD) || branch=$(git -C "$wt" rev-parse HEAD)

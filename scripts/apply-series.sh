@@ -101,6 +101,7 @@ main() {
 	[ $# -eq 1 ] || { usage >&2; exit 2; }
 	name=$1
 	[[ $name =~ ^[A-Za-z0-9._-]+$ ]] || die "bad tree name '$name'"
+	cache_lock "v-$name"
 	git -C "$BASE_GIT" rev-parse -q --verify base >/dev/null 2>&1 ||
 		die "no base tree in $BASE_GIT: run scripts/get-base.sh first"
 	[ -n "$nopatches" ] || compgen -G "$patches/*.patch" >/dev/null ||

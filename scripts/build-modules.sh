@@ -316,6 +316,7 @@ main() {
 	parse_args "$@"
 	need_cmd nm binutils
 	"$REPO_DIR/scripts/get-base.sh" >/dev/null
+	cache_lock "v-$VARIANT"
 	WT=$("$REPO_DIR/scripts/apply-series.sh" --patches "$PATCHES" "$VARIANT")
 	setup_cc
 	[ ${#CC_ARGS[@]} -eq 0 ] || CC_ARGS+=(HOSTCC="ccache gcc")

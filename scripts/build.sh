@@ -38,6 +38,7 @@ main() {
 	name=$1
 	shift
 	"$REPO_DIR/scripts/get-base.sh" >/dev/null
+	cache_lock "v-$name"
 	if [ "$name" = base ]; then
 		[ $# -eq 0 ] || die "base takes no patches"
 		src=$("$REPO_DIR/scripts/apply-series.sh" --no-patches base)

@@ -25,8 +25,9 @@ table_rows() { grep -vE '^[[:space:]]*(#|$)' "$1"; }
 # Nothing is built when the install was made from the same inputs (the
 # tree's state, probes/, both build scripts, the compiler): make itself
 # takes ~4 s to find nothing to do, at every check that boots a guest.
-ensure_selftests() {
+ensure_selftests() (
 	local src key stamp=$BUILD_DIR/selftests/.ple-inputs
+	cache_lock selftests
 	src=$("$REPO_DIR/scripts/apply-series.sh" patched) || return 1
 	key=$({
 		tree_state "$src"
@@ -43,7 +44,7 @@ ensure_selftests() {
 	"$REPO_DIR/scripts/build-selftests.sh" "$src" "$BUILD_DIR/selftests" >&2 &&
 		"$REPO_DIR/scripts/build-probes.sh" "$src" "$BUILD_DIR/selftests" >&2 &&
 		echo "$key" >"$stamp"
-}
+)
 
 # The emulated CPUs:
 #   zen         Bochs "ryzen": SVM with PauseFilter and, on our Bochs,

@@ -158,6 +158,13 @@ from_git() {
 	finish "$tmp" "git $url $ref"
 }
 
+# cached: the base is in the cache (its path printed) or not.
+cached() {
+	git -C "$BASE_GIT" rev-parse -q --verify base >/dev/null 2>&1 || return 1
+	log "cached base: $(cat "$BASE_GIT/.git/ple-base-source" 2>/dev/null) at $(git -C "$BASE_GIT" rev-parse base)"
+	echo "$BASE_GIT"
+}
+
 main() {
 	local kernel="" url="" ref="" force="" tmp
 	while [ $# -gt 0 ]; do
@@ -170,12 +177,10 @@ main() {
 		esac
 	done
 	need_cmd git git
-	if [ -z "$force$kernel$url" ] &&
-	   git -C "$BASE_GIT" rev-parse -q --verify base >/dev/null 2>&1; then
-		log "cached base: $(cat "$BASE_GIT/.git/ple-base-source" 2>/dev/null) at $(git -C "$BASE_GIT" rev-parse base)"
-		echo "$BASE_GIT"
-		return
-	fi
+	if [ -z "$force$kernel$url" ] && cached; then return; fi
+	# One import at a time; a check that waited finds it done.
+	cache_lock base
+	if [ -z "$force$kernel$url" ] && cached; then return; fi
 	mkdir -p "$SRC_DIR"
 	tmp=$(mktemp -d "$SRC_DIR/.import.XXXXXX")
 	# shellcheck disable=SC2064

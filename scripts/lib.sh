@@ -114,6 +114,23 @@ find_bochs() {
 # bochs_has_fixes: whether the Bochs of find_bochs() is ours.
 bochs_has_fixes() { [ "${PLE_BOCHS_KIND:-}" = ours ]; }
 
+# cache_lock NAME: wait for the lock NAME of the cache, then hold it until
+# the calling process (or subshell) exits.  make check runs two checks at a
+# time (prove -j): whatever changes a work tree or a build directory that
+# another check may use takes the lock of that variant ("v-NAME").  A lock
+# that an ancestor holds (listed in PLE_LOCKS) is not taken again.
+cache_lock() {
+	local fd
+	case " ${PLE_LOCKS:-} " in *" $1 "*) return 0 ;; esac
+	mkdir -p "$CACHE_DIR/locks"
+	exec {fd}>"$CACHE_DIR/locks/$1.lock"
+	if ! flock -n "$fd"; then
+		log "waiting for $1, in use by another run or check"
+		flock "$fd"
+	fi
+	export PLE_LOCKS="${PLE_LOCKS:-} $1"
+}
+
 # njobs: how many parallel jobs (make, guests) to use.
 njobs() { nproc 2>/dev/null || echo 2; }
 

@@ -99,6 +99,7 @@ sparse() {
 }
 
 main() {
+	cache_lock v-walk
 	case "${1:-}" in
 	setup) setup ;;
 	commits) git -C "$WT" rev-list --reverse "base..series/walk" ;;
