@@ -200,6 +200,12 @@ print_env() {
 	echo "BXSHARE=/usr/share/bochs"
 }
 
+# install_and_build OUT KEY: the build-deps, then the build.
+install_and_build() {
+	install_deps
+	build "$@"
+}
+
 main() {
 	local want_env=0 key out
 	case "${1:-}" in
@@ -214,15 +220,7 @@ main() {
 		die "no patches in $PATCH_DIR"
 	key=$(cache_key)
 	out=$TOOLS_DIR/bochs-$key
-	if [ ! -x "$out/bin/bochs" ]; then
-		mkdir -p "$TOOLS_DIR"
-		exec 9>"$TOOLS_DIR/bochs-$key.lock"
-		flock 9
-		if [ ! -x "$out/bin/bochs" ]; then
-			install_deps
-			build "$out" "$key"
-		fi
-	fi
+	build_once "$out" bin/bochs install_and_build "$out" "$key"
 	if [ "$want_env" = 1 ]; then
 		print_env "$out"
 	else

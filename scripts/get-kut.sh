@@ -111,12 +111,7 @@ main() {
 		[ -f "$TARBALL" ] || no_source
 		key=$({ sha256sum <"$TARBALL"; cat "${BASH_SOURCE[0]}"; } | inputs_hash | cut -c1-16)
 		out=$TOOLS_DIR/kut-$key
-		if [ ! -f "$out/.kut-commit" ]; then
-			mkdir -p "$TOOLS_DIR"
-			exec 9>"$TOOLS_DIR/kut-$key.lock"
-			flock 9
-			[ -f "$out/.kut-commit" ] || build "$out" "$key"
-		fi
+		build_once "$out" .kut-commit build "$out" "$key"
 	fi
 	if [ "$want_commit" = 1 ]; then commit_of "$out"; else echo "$out"; fi
 }

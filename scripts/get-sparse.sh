@@ -37,6 +37,7 @@ build() {
 	need_cmd dpkg-source dpkg-dev
 	need_cmd make make
 	need_cmd gcc gcc
+	log "building sparse from $dsc"
 	tree=$(mktemp -d "${TMPDIR:-/tmp}/ple-sparse.XXXXXX")
 	# apt has checked the files against the signed Sources index.
 	dpkg-source --no-check -x "$dsc" "$tree/s" >/dev/null ||
@@ -72,10 +73,7 @@ main() {
 	version=$(basename "$dsc" .dsc)
 	version=${version#sparse_}
 	out=$TOOLS_DIR/sparse-$version
-	if [ ! -x "$out/sparse" ]; then
-		log "building sparse $version"
-		build "$dsc" "$out"
-	fi
+	build_once "$out" sparse build "$dsc" "$out"
 	echo "$out/sparse"
 }
 

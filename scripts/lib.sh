@@ -131,6 +131,20 @@ cache_lock() {
 	export PLE_LOCKS="${PLE_LOCKS:-} $1"
 }
 
+# build_once OUT DONE CMD...: unless OUT/DONE exists, run CMD (which builds
+# OUT) under the lock of OUT; a build that another run finished while this
+# one waited for the lock is not done again.  For the tools that are built
+# into $TOOLS_DIR by the key of their inputs (our Bochs, sparse,
+# KVM-unit-tests).
+build_once() {
+	local out=$1 done=$2
+	shift 2
+	[ -e "$out/$done" ] && return 0
+	mkdir -p "$(dirname "$out")"
+	cache_lock "${out##*/}"
+	[ -e "$out/$done" ] || "$@"
+}
+
 # njobs: how many parallel jobs (make, guests) to use.
 njobs() { nproc 2>/dev/null || echo 2; }
 
