@@ -30,7 +30,7 @@ is() {
 }
 
 logs=("$D"/*.log)
-plan $((${#logs[@]} + 14))
+plan $((${#logs[@]} + 16))
 
 records() {
 	local want=${1%.log}.json
@@ -154,6 +154,31 @@ live_patterns() {
 $D/warn.log" grep -lE -e "$(gl pattern complaint)" "${logs[@]}"
 }
 check "pattern fatal/complaint, as grep -E over the raw logs, find what the parser finds" live_patterns
+
+live_done() {
+	local f want=""
+	# PLE-DONE: every log with a status but split.log, where a drain
+	# message cuts the line (boot.sh waits for the drain, then parses).
+	for f in "${logs[@]}"; do
+		[ "$f" = "$D/split.log" ] || ! gl status "$f" >/dev/null || want+="${want:+$'\n'}$f"
+	done
+	is "$want" grep -lE -e "$(gl pattern "done")" "${logs[@]}"
+	is "$D/split.log" grep -lE -e "$(gl pattern drain)" "${logs[@]}"
+}
+check "pattern done/drain, as grep -E over the raw logs, find PLE-DONE lines and drain messages" live_done
+
+unsplice() {
+	local tmp rc=0
+	tmp=$(mktemp -d)/split.log
+	cp "$D/split.log" "$tmp"
+	gl unsplice "$tmp"
+	fails grep -qE -e "$(gl pattern drain)" "$tmp" || rc=1
+	grep -qa $'^PLE-DONE rc=0\r$' "$tmp" || rc=1
+	diff <(gl json "$D/split.log" | grep -v '"drains"') <(gl json "$tmp" | grep -v '"drains"') || rc=1
+	rm -rf "${tmp%/*}"
+	return "$rc"
+}
+check "unsplice takes the drain messages out of a log: whole lines, the same records" unsplice
 
 report() {
 	local out

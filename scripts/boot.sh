@@ -39,13 +39,13 @@ EXIT_NO_MARKER=2 EXIT_TIMEOUT=3 EXIT_PANIC=4 EXIT_NO_BOCHS=5
 BIOS=/usr/share/bochs/BIOS-bochs-latest
 VGABIOS=/usr/share/bochs/VGABIOS-lgpl-latest
 # The serial log is read by scripts/guestlog.py, the one reader of guest
-# logs; the watchdog greps the live log with its pattern of a fatal kernel
-# report (panic, BUG, Oops), polling being too frequent for a parse.
+# logs; the watchdog greps the live log with its patterns (polling being
+# too frequent for a parse): a fatal kernel report (panic, BUG, Oops), the
+# guest's drain message and its PLE-DONE line (config/init.sh).
 GUESTLOG=$REPO_DIR/scripts/guestlog.py PYTHON=${GUESTLOG_PYTHON:-python3}
-PANIC_RE=$("$PYTHON" "$GUESTLOG" pattern fatal) || die "$PYTHON $GUESTLOG failed"
+PATTERNS=$("$PYTHON" "$GUESTLOG" pattern fatal drain "done") || die "$PYTHON $GUESTLOG failed"
+{ read -r PANIC_RE; read -r DRAIN_RE; read -r DONE_RE; } <<<"$PATTERNS"
 DONE_GRACE=30 # seconds allowed between PLE-DONE and Bochs' exit
-# The guest's drain messages (config/init.sh), possibly mid-line.
-DRAIN_SED='s/ple: serial drain [0-9]\r\?\n//g'
 # Bochs' CPU0 "error" messages (RDMSR 0x1d9, every SVM I/O exit: ~300,000
 # lines, 15 MB per run) are ignored unless PLE_BOCHS_CPU0_ERRORS=report.
 CPU0_ERRORS=${PLE_BOCHS_CPU0_ERRORS:-ignore}
@@ -213,7 +213,7 @@ wait_for() {
 # wrote before PLE-DONE has been sent, no need to wait for its power-off.
 # (The cheap grep first: the parse runs only once the guest drains.)
 guest_done() {
-	grep -qa 'ple: serial drain' "$LOG" &&
+	grep -qaE -e "$DRAIN_RE" "$LOG" &&
 		"$PYTHON" "$GUESTLOG" status "$LOG" >/dev/null
 }
 
@@ -234,7 +234,7 @@ watchdog() {
 			VERDICT=finished
 			return
 		fi
-		if [[ -z $done_at ]] && grep -qa '^PLE-DONE' "$LOG"; then
+		if [[ -z $done_at ]] && grep -qaE -e "$DONE_RE" "$LOG"; then
 			done_at=$SECONDS
 		fi
 		if [[ -n $done_at ]] && ((SECONDS - done_at > DONE_GRACE)); then
@@ -306,7 +306,7 @@ cleanup() {
 # take them out, so that the log reads as the guest wrote it.
 unsplice_drain_messages() {
 	if [[ -f $LOG ]]; then
-		sed -z -i "$DRAIN_SED" "$LOG"
+		"$PYTHON" "$GUESTLOG" unsplice "$LOG"
 	fi
 }
 

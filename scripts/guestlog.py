@@ -57,8 +57,12 @@ Command line (TEST is COLLECTION:NAME or NAME, e.g. kvm:pause_loop_exit_test):
                              panic, BUG and Oops (what boot.sh stops Bochs on)
   status LOG                 the guest's status: rc=N (its PLE-DONE line),
                              panic or none; exit status 0 for rc=N only
-  pattern fatal|complaint    the regex of those lines, an ERE for grep -E
-                             (boot.sh's watchdog greps the live log with it)
+  pattern NAME...            the regex of lines, an ERE for grep -E, one per
+                             NAME: fatal, complaint (as above), drain (the
+                             guest's drain message), done (its PLE-DONE)
+                             (boot.sh's watchdog greps the live log with them)
+  unsplice LOG               rewrite LOG without the drain messages, as the
+                             guest wrote it (boot.sh, once Bochs is stopped)
   report [--no-subtests] LOG...
                              one row per test, one column per log (what
                              scripts/report.sh prints)
@@ -91,10 +95,12 @@ _FATAL = re.compile(FATAL_RE)
 _COMPLAINT = re.compile(COMPLAINT_RE)
 
 # config/init.sh's drain message (a console message: optional printk
-# timestamp), taken out wherever it lands, with its line end.
-_DRAIN = re.compile(rb"(\[ *[0-9]+\.[0-9]+\] )?ple: serial drain [0-9]+\r*\n")
-
-_DONE = re.compile(r"^PLE-DONE rc=([0-9]+)$")
+# timestamp), taken out wherever it lands, with its line end; and its last
+# line.  DRAIN_RE and DONE_RE are EREs too (boot.sh's watchdog).
+DRAIN_RE = "ple: serial drain [0-9]+"
+DONE_RE = "^PLE-DONE rc=[0-9]+"
+_DRAIN = re.compile(rb"(\[ *[0-9]+\.[0-9]+\] )?" + DRAIN_RE.encode() + rb"\r*\n")
+_DONE = re.compile(DONE_RE.replace("[0-9]+", "([0-9]+)") + "$")
 _HEADER = re.compile(r"^# selftests: (\S+): (\S+)$")
 _RESULT = re.compile(r"^(not ok|ok) ([0-9]+) selftests: (\S+): (\S+)(?: +# *(.*))?$")
 _SUBTEST = re.compile(r"^(not ok|ok) ([0-9]+)(?: (.*))?$")
@@ -433,6 +439,20 @@ def to_json(log):
     return json.dumps(d, indent=1, sort_keys=True)
 
 
+_PATTERNS = {"fatal": FATAL_RE, "complaint": COMPLAINT_RE, "drain": DRAIN_RE, "done": DONE_RE}
+
+
+def unsplice(path):
+    """Rewrite the log at path without the drain messages."""
+    with open(path, "rb") as f:
+        data = f.read()
+    data, n = _DRAIN.subn(b"", data)
+    if n:
+        with open(path + ".tmp", "wb") as f:
+            f.write(data)
+        os.replace(path + ".tmp", path)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         prog="guestlog.py", description="Read a guest's serial log "
@@ -455,8 +475,10 @@ def main(argv=None):
     p.add_argument("log")
     p = sub.add_parser("status", help="rc=N (PLE-DONE), panic or none")
     p.add_argument("log")
-    p = sub.add_parser("pattern", help="the ERE of complaint lines")
-    p.add_argument("which", choices=("fatal", "complaint"))
+    p = sub.add_parser("pattern", help="EREs of lines, one per line")
+    p.add_argument("which", nargs="+", choices=sorted(_PATTERNS))
+    p = sub.add_parser("unsplice", help="take the drain messages out of LOG")
+    p.add_argument("log")
     p = sub.add_parser("report", help="the per-test table of scripts/report.sh")
     p.add_argument("--no-subtests", action="store_true")
     p.add_argument("logs", nargs="+", metavar="log")
@@ -465,9 +487,13 @@ def main(argv=None):
     a = ap.parse_args(argv)
 
     if a.cmd == "pattern":
-        print(FATAL_RE if a.which == "fatal" else COMPLAINT_RE)
+        for w in a.which:
+            print(_PATTERNS[w])
         return 0
     try:
+        if a.cmd == "unsplice":
+            unsplice(a.log)
+            return 0
         if a.cmd == "report":
             report(a.logs, subtests=not a.no_subtests)
             return 0
