@@ -192,7 +192,8 @@ stop_bochs() {
 	kids=$(pgrep -P "$BX_PID" || true)
 	# shellcheck disable=SC2086 # one pid per word
 	kill -KILL ${kids:-$BX_PID} 2>/dev/null || true
-	exited_within 5 && return 0
+	# (bash reports a job killed by a signal as it reaps it: "Killed")
+	{ exited_within 5; } 2>/dev/null && return 0
 	log "Bochs (pid $BX_PID) still there: SIGKILL to its process group"
 	kill -KILL -- "-$BX_PID" 2>/dev/null || true
 }
