@@ -67,7 +67,7 @@ am_one() {
 # the base commit and the patches' contents, and (git am being deterministic
 # here) the resulting commit.
 stamp_of() {
-	{ git -C "$BASE_GIT" rev-parse base; cat "$@" /dev/null; } | inputs_hash
+	{ git -C "$BASE_GIT" rev-parse base && cat "$@" /dev/null; } | inputs_hash
 }
 
 # up_to_date WT PATCH...: WT already is the base plus exactly these patches,

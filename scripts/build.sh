@@ -24,10 +24,11 @@ usage() { echo "usage: ${0##*/} base | NAME [--without N]..."; }
 
 # inputs_key SRC: a hash of everything a kernel of SRC is built from.
 inputs_key() {
+	# (&&: a step that fails fails the key, not a key over less)
 	{
-		tree_state "$1"
-		cat "$REPO_DIR/config/bochs.config" "$REPO_DIR/scripts/build-kernel.sh"
-		gcc --version | head -n 1
+		tree_state "$1" &&
+			cat "$REPO_DIR/config/bochs.config" "$REPO_DIR/scripts/build-kernel.sh" &&
+			gcc --version | head -n 1
 	} | inputs_hash
 }
 

@@ -30,10 +30,11 @@ ensure_selftests() (
 	cache_lock selftests
 	src=$("$REPO_DIR/scripts/apply-series.sh" patched) || return 1
 	key=$({
-		tree_state "$src"
-		cat "$REPO_DIR"/probes/* "$REPO_DIR/scripts/build-selftests.sh" \
-			"$REPO_DIR/scripts/build-probes.sh"
-		gcc --version | head -n 1
+		tree_state "$src" &&
+			(cd "$REPO_DIR" && sha256sum probes/* scripts/build-selftests.sh \
+				scripts/build-probes.sh) &&
+			{ dpkg-query -W libc6-dev uuid-dev 2>/dev/null || :; } &&
+			gcc --version | head -n 1
 	} | inputs_hash) || return 1
 	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ] &&
 		[ -x "$KSFT_INSTALL/run_kselftest.sh" ]; then

@@ -60,10 +60,10 @@ result_key() {
 	local c=$1
 	shift
 	{
-		git -C "$WT" rev-parse "$c^{tree}"
-		cat "$OUT/.config"
-		gcc --version | head -n 1
-		echo "$*"
+		git -C "$WT" rev-parse "$c^{tree}" &&
+			cat "$OUT/.config" &&
+			gcc --version | head -n 1 &&
+			echo "$*"
 	} | inputs_hash
 }
 
