@@ -32,6 +32,18 @@ inputs_key() {
 	} | inputs_hash
 }
 
+# keep OUT DIR: the kernel of build directory OUT, with the .config it was
+# built from (the W=1 walk starts from it), into DIR; the bzImage last, as
+# the mark of a whole product.
+keep() {
+	local tmp
+	mkdir -p "$2"
+	tmp=$(mktemp -d "$2/.tmp.XXXXXX")
+	cp "$1/.config" "$tmp/config" && mv "$tmp/config" "$2/config"
+	cp "$1/arch/x86/boot/bzImage" "$tmp/bzImage" && mv "$tmp/bzImage" "$2/bzImage"
+	rmdir "$tmp"
+}
+
 main() {
 	local name src out key
 	[ $# -ge 1 ] || { usage >&2; exit 2; }
@@ -47,16 +59,14 @@ main() {
 		src=$("$REPO_DIR/scripts/apply-series.sh" "$@" "$name")
 	fi
 	key=$(inputs_key "$src")
-	if [ -f "$PRODUCTS/$key/bzImage" ]; then
+	if [ -f "$PRODUCTS/$key/bzImage" ] && [ -f "$PRODUCTS/$key/config" ]; then
 		log "$name: built before from the same inputs: $PRODUCTS/$key/bzImage"
 		echo "$PRODUCTS/$key/bzImage"
 		return
 	fi
 	out=$(variant_build "$name")
 	"$REPO_DIR/scripts/build-kernel.sh" "$src" "$out" >&2
-	mkdir -p "$PRODUCTS/$key"
-	cp "$out/arch/x86/boot/bzImage" "$PRODUCTS/$key/bzImage.tmp"
-	mv "$PRODUCTS/$key/bzImage.tmp" "$PRODUCTS/$key/bzImage"
+	keep "$out" "$PRODUCTS/$key"
 	echo "$PRODUCTS/$key/bzImage"
 }
 

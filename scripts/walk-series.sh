@@ -40,12 +40,13 @@ usage() { echo "usage: ${0##*/} setup | commits | w1 COMMIT | sparse COMMIT | fi
 kmake() { make -C "$WT" O="$OUT" -s -j"$(njobs)" "$@"; }
 
 setup() {
-	local sym
+	local sym bz
 	"$REPO_DIR/scripts/apply-series.sh" walk >/dev/null || die "the series does not apply"
-	[ -f "$(variant_build patched)/.config" ] ||
-		die "no patched kernel configuration: run scripts/build.sh patched first"
+	# The configuration of the patched kernel of these very inputs (kept
+	# beside its bzImage), not whatever its build directory last held.
+	bz=$("$REPO_DIR/scripts/build.sh" patched) || die "the patched kernel does not build"
 	mkdir -p "$OUT" "$RESULTS"
-	cp "$(variant_build patched)/.config" "$OUT/.config"
+	cp "$(dirname "$bz")/config" "$OUT/.config"
 	"$WT/scripts/config" --file "$OUT/.config" --disable UBSAN
 	kmake olddefconfig >/dev/null
 	! grep -q '^CONFIG_UBSAN=y' "$OUT/.config" || die "cannot turn UBSAN off for the walk"
