@@ -20,6 +20,8 @@ check "the patched kernel builds (bzImage)" "$REPO_DIR/scripts/build.sh" patched
 # to the last patch, configured like the patched kernel; results are kept
 # by the hash of their inputs, so a second run compiles nothing.
 WALK=$REPO_DIR/scripts/walk-series.sh
+# The walk's tree is this check's from setup to finish (ci/10 borrows it).
+cache_lock v-walk
 "$WALK" setup >/dev/null || bail "the walk's work tree cannot be set up"
 RESULTS=$(variant_build walk)/results
 reused=$(find "$RESULTS" -type f | wc -l)

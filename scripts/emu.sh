@@ -28,6 +28,7 @@ table_rows() { grep -vE '^[[:space:]]*(#|$)' "$1"; }
 ensure_selftests() (
 	local src key stamp=$BUILD_DIR/selftests/.ple-inputs
 	cache_lock selftests
+	cache_lock v-patched # (apply-series.sh, its child, then leaves it to us)
 	src=$("$REPO_DIR/scripts/apply-series.sh" patched) || return 1
 	key=$({
 		tree_state "$src" &&

@@ -116,6 +116,8 @@ finish() {
 	check_version "$tmp"
 	[ -d "$tmp/.git" ] || import_tree "$tmp" "Linux $WANT_VERSION ($label)"
 	git -C "$tmp" tag -f base HEAD >/dev/null
+	# No background gc: it would inherit a check's lock (cache_lock).
+	git -C "$tmp" config gc.auto 0
 	if [ -e "$BASE_GIT" ]; then
 		mv "$BASE_GIT" "$tmp.old"
 		rm -rf "$tmp.old"
