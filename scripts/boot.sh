@@ -307,7 +307,8 @@ cleanup() {
 # take them out, so that the log reads as the guest wrote it.
 unsplice_drain_messages() {
 	if [[ -f $LOG ]]; then
-		"$PYTHON" "$GUESTLOG" unsplice "$LOG"
+		"$PYTHON" "$GUESTLOG" unsplice "$LOG" ||
+			log "warning: could not take the drain messages out of $LOG"
 	fi
 }
 
