@@ -27,7 +27,7 @@ table_rows() { grep -vE '^[[:space:]]*(#|$)' "$1"; }
 # takes ~4 s to find nothing to do, at every check that boots a guest.
 ensure_selftests() (
 	local src key stamp=$BUILD_DIR/selftests/.ple-inputs
-	cache_lock selftests
+	# The patched tree's lock covers the selftests built from it too.
 	cache_lock v-patched # (apply-series.sh, its child, then leaves it to us)
 	src=$("$REPO_DIR/scripts/apply-series.sh" patched) || return 1
 	key=$({
