@@ -23,7 +23,7 @@ tap_script() {
 	bash "$TMP/t.sh" >"$TMP/out" 2>&1
 }
 
-plan 6
+plan 7
 
 fails_midway() {
 	! tap_script 'body() { false; echo reached; }' 'check "midway" body' \
@@ -69,5 +69,15 @@ exit_status() {
 		tap_script 'check "x" true' 'done_testing'
 }
 check "done_testing exits non-zero when any test point failed" exit_status
+
+skips_the_rest() {
+	tap_script 'plan 3' 'check "first" true' 'skip_all "no" "Bochs"' \
+		'check "after" true' &&
+		[ "$(cat "$TMP/out")" = "1..3
+ok 1 - first
+ok 2 # SKIP no Bochs
+ok 3 # SKIP no Bochs" ]
+}
+check "skip_all skips every planned point left, with its reason, and ends the check" skips_the_rest
 
 done_testing

@@ -33,11 +33,8 @@ BOOTS=(
 
 plan 7
 if ! bochs_has_fixes && [ -z "${PLE_CALIBRATE_ANY:-}" ]; then
-	for i in 1 2 3 4 5 6 7; do
-		skip "calibration $i: needs our Bochs (../shared/bochs-783b58fd.tar.gz," \
-			"see scripts/get-bochs.sh); this run uses Debian's stock Bochs"
-	done
-	exit 0
+	skip_all "calibration: needs our Bochs (../shared/bochs-783b58fd.tar.gz," \
+		"see scripts/get-bochs.sh); this run uses Debian's stock Bochs"
 fi
 patched=$("$REPO_DIR/scripts/build.sh" patched) || bail "the patched kernel does not build"
 ensure_selftests >/dev/null 2>&1 || bail "the KVM selftests or the probe do not build"

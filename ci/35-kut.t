@@ -26,22 +26,16 @@ plan $((1 + ${#CPUS[@]} * PER_CPU))
 # Debian's Bochs 2.7 exits (status 0, no error) as soon as QEMU runs the
 # first nested SVM test (seen with svm_pause_filter on both kernels).
 if ! bochs_has_fixes; then
-	for ((i = 0; i < 1 + ${#CPUS[@]} * PER_CPU; i++)); do
-		skip "KVM-unit-tests need our Bochs (../shared/bochs-783b58fd.tar.gz, see" \
-			"scripts/get-bochs.sh): Debian's stock Bochs 2.7 exits under them"
-	done
-	exit 0
+	skip_all "KVM-unit-tests need our Bochs (../shared/bochs-783b58fd.tar.gz, see" \
+		"scripts/get-bochs.sh): Debian's stock Bochs 2.7 exits under them"
 fi
 
 rc=0
 kut=$("$REPO_DIR/scripts/get-kut.sh" 2>"$LOG_DIR/kut-get.err") || rc=$?
 if [ "$rc" -eq 3 ]; then
 	diag "$(cat "$LOG_DIR/kut-get.err")"
-	for ((i = 0; i < 1 + ${#CPUS[@]} * PER_CPU; i++)); do
-		skip "no KVM-unit-tests: ../shared/kvm-unit-tests-1da1819e.tar.gz is missing;" \
-			"set PLE_KUT_DIR to a built tree or PLE_KUT_TARBALL (scripts/get-kut.sh)"
-	done
-	exit 0
+	skip_all "no KVM-unit-tests: ../shared/kvm-unit-tests-1da1819e.tar.gz is missing;" \
+		"set PLE_KUT_DIR to a built tree or PLE_KUT_TARBALL (scripts/get-kut.sh)"
 fi
 kut_built() { cat "$LOG_DIR/kut-get.err"; [ "$rc" -eq 0 ] && [ -d "$kut/x86" ]; }
 check "KVM-unit-tests build ($("$REPO_DIR/scripts/get-kut.sh" --commit 2>/dev/null || echo '?'))" kut_built
