@@ -8,7 +8,8 @@
 # (mkfs.fat -C, mcopy, syslinux --install) for Bochs' `boot: disk`.
 # The size is a whole number of 16-head/63-sector cylinders (504 KiB each)
 # so that Bochs' automatic geometry matches the image exactly.
-# Kernel command line: console=ttyS0,115200 clearcpuid=mwaitx panic=-1 quiet
+# Kernel command line: console=ttyS0,115200 earlyprintk=serial,ttyS0,115200
+# clearcpuid=mwaitx panic=-1 quiet
 # followed by the --append parameters (115200 baud: at the default 9600 the
 # emulated UART spends ~1 ms of guest time per byte).  --clearcpuid adds
 # features to the one clearcpuid= (the kernel reads only the last one).
@@ -16,7 +17,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-BASE_APPEND="console=ttyS0,115200 clearcpuid=mwaitx panic=-1 quiet"
+BASE_APPEND="console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 clearcpuid=mwaitx panic=-1 quiet"
 CYL_KIB=504 # 16 heads * 63 sectors * 512 bytes
 
 usage() {
