@@ -26,7 +26,7 @@ rm -f /tmp/ple-am.$$
 reexport_matches() {
 	local tmp
 	tmp=$(mktemp -d)
-	format_series "$tree" "base..HEAD" "$tmp"
+	format_series "$tree" "base..HEAD" -o "$tmp"
 	diff -r "$REPO_DIR/patches" "$tmp"
 	local rc=$?
 	rm -rf "$tmp"
@@ -63,9 +63,9 @@ checkpatch_clean() {
 }
 check "checkpatch.pl --strict reports nothing on any patch" checkpatch_clean
 
-# Every "Fixes:" and every 'commit <hash> ("subject")' must be listed, hash
-# and subject alike, in ci/verified-commits.txt (checked by hand against
-# the public archive, see the evidence column there).
+# Every "Fixes:" must be listed, hash and subject alike, and every other
+# 12-digit hash a changelog cites by hash, in ci/verified-commits.txt
+# (checked by hand against the public archive, see the evidence column).
 fixes_verified() {
 	local line hash subject bad=0
 	while read -r line; do
@@ -78,9 +78,20 @@ fixes_verified() {
 		fi
 	done < <(grep -hE '^Fixes: ' "$REPO_DIR"/patches/*.patch | sed 's/^Fixes: //')
 	grep -q '^Fixes: ' "$REPO_DIR"/patches/*.patch || { echo "no Fixes: at all"; bad=1; }
+	while read -r hash; do
+		cut -f1 "$REPO_DIR/ci/verified-commits.txt" | grep -qx "$hash" ||
+			{ echo "cited, not verified: $hash"; bad=1; }
+	done < <(changelogs | grep -oE '\<[0-9a-f]{12}\>' | sort -u)
 	return "$bad"
 }
-check "every Fixes: tag names a verified 12-digit hash and its subject" fixes_verified
+# changelogs: every patch's commit message (up to its "---" line).
+changelogs() {
+	local p
+	for p in "$REPO_DIR"/patches/*.patch; do
+		sed -n '/^Subject: /,/^---$/p' "$p"
+	done
+}
+check "every Fixes: tag and every cited hash is a verified commit" fixes_verified
 
 # Debian 12's b4 0.12 chokes on folded headers (a long From:), which an
 # MTA may fold or not: unfold them, as a list archive's mbox would have.
@@ -95,8 +106,7 @@ unfold_headers() {
 b4_roundtrip() {
 	local tmp rc=0 wt want branch
 	tmp=$(mktemp -d)
-	git -C "$tree" format-patch -q --zero-commit --no-signature --thread \
-		--base=base --stdout base..HEAD | unfold_headers >"$tmp/series.mbx"
+	format_series "$tree" base..HEAD --thread --stdout | unfold_headers >"$tmp/series.mbx"
 	mkdir "$tmp/out"
 	(cd "$tmp" && b4 -q am --no-cover -m series.mbx -o out) >"$tmp/b4.log" 2>&1 || {
 		cat "$tmp/b4.log"; rm -rf "$tmp"; return 1; }

@@ -5,8 +5,8 @@
 # branch ple-series, ignored by git) into patches/ with git format-patch,
 # and copy the files the series adds under tools/testing/selftests/kvm/
 # into selftests/.  patches/ is never edited by hand: edit the branch and
-# run this again.  The same format-patch options are used by the check that
-# re-exports the series from a clean apply (ci/), so both must agree.
+# run this again.  format-patch runs through format_series (lib.sh), as in
+# the check that re-exports the series from a clean apply (ci/10).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -14,16 +14,6 @@ set -euo pipefail
 usage() {
 	echo "usage: ${0##*/} [--tree DIR] [--branch NAME] [--out DIR]"
 	echo "  defaults: --tree $REPO_DIR/work/linux --branch ple-series --out $REPO_DIR/patches"
-}
-
-# format_series TREE RANGE OUTDIR: the one format-patch invocation.  The
-# index lines' hashes have a fixed length (the kernel's core.abbrev=12):
-# git's own default grows with the number of objects, which differs from
-# one clone of the base to the next.
-format_series() {
-	git -C "$1" format-patch -q --zero-commit --no-signature --abbrev=12 \
-		--subject-prefix="$SERIES_PREFIX" \
-		--base="$(git -C "$1" rev-parse base)" -o "$3" "$2"
 }
 
 # copy_selftests TREE RANGE: the files the series adds to the KVM selftests.
@@ -54,7 +44,7 @@ main() {
 		die "$tree has uncommitted changes: commit them to $branch first"
 	mkdir -p "$out"
 	rm -f "$out"/*.patch
-	format_series "$tree" "base..$branch" "$out"
+	format_series "$tree" "base..$branch" -o "$out"
 	copy_selftests "$tree" "base..$branch"
 	log "exported $(find "$out" -name '*.patch' | wc -l) patches to $out"
 }

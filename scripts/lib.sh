@@ -26,7 +26,21 @@ variant_src() { echo "$CACHE_DIR/v/$1/src"; }
 variant_build() { echo "$CACHE_DIR/v/$1/build"; }
 # The series' revision, in every patch's subject (export-series.sh,
 # mail-series.sh) and in COVER_LETTER.txt's.
-SERIES_PREFIX="PATCH v2"
+SERIES_PREFIX="PATCH v3"
+# format_series TREE RANGE ARGS...: the one git format-patch invocation of
+# the series (export-series.sh, mail-series.sh, ci/10-series.t), with the
+# caller's ARGS (-o DIR, --stdout, --thread, --cover-letter...).  The index
+# lines' hashes have a fixed length (the kernel's core.abbrev=12): git's
+# own default grows with the number of objects, which differs from one
+# clone of the base to the next.  No base-commit: trailer: the base is our
+# import of Debian's v7.3-rc7 tarball, a commit nobody else has (the cover
+# letter names the base in words).
+format_series() {
+	local tree=$1 range=$2
+	shift 2
+	git -C "$tree" format-patch -q --zero-commit --no-signature --abbrev=12 \
+		--subject-prefix="$SERIES_PREFIX" "$@" "$range"
+}
 # Identity used for every commit the scripts make, so that hashes are
 # reproducible from one machine to the next.
 export GIT_AUTHOR_NAME=${GIT_AUTHOR_NAME:-svm-ple scripts}

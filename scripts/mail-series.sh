@@ -78,10 +78,10 @@ main() {
 	check_sender "$tree"
 	[ ! -e "$out" ] || die "$out exists: remove it or choose another --out"
 	# The sender's own identity, not the one lib.sh sets for the scripts.
-	env -u GIT_AUTHOR_NAME -u GIT_AUTHOR_EMAIL -u GIT_COMMITTER_NAME \
-		-u GIT_COMMITTER_EMAIL git -C "$tree" format-patch -q --cover-letter --zero-commit \
-		--subject-prefix="$SERIES_PREFIX" \
-		--base="$(git -C "$tree" rev-parse base)" -o "$out" "base..$branch"
+	(
+		unset GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL
+		format_series "$tree" "base..$branch" --cover-letter -o "$out"
+	)
 	cover "$tree" "$out"
 	log "mail for sending in $out: check it, then git send-email (README.md)"
 }
