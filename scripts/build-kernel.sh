@@ -78,7 +78,7 @@ config_stamp() {
 		echo "ple-config v1"
 		cat "$KVM_FRAG" "$BOCHS_FRAG"
 		src_identity
-		gcc --version | head -n 1
+		toolchain_id
 	} | inputs_hash
 }
 

@@ -85,7 +85,7 @@ config_stamp() {
 		git -C "$WT" ls-tree -r "$1" | grep -E '/Kconfig[^/]*$|^[^	]*	Kconfig|x86_64_defconfig$'
 		# shellcheck disable=SC2046 # two file names
 		cat $(fragments "$2")
-		gcc --version | head -n 1
+		toolchain_id
 	} | inputs_hash
 }
 
@@ -149,7 +149,7 @@ result_key() {
 	{
 		git -C "$WT" rev-parse "$1^{tree}"
 		cat "$(build_dir "$2")/.config"
-		gcc --version | head -n 1
+		toolchain_id
 		cat "${BASH_SOURCE[0]}"
 	} | inputs_hash
 }

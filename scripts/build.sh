@@ -28,7 +28,7 @@ inputs_key() {
 	{
 		tree_state "$1" &&
 			cat "$REPO_DIR/config/bochs.config" "$REPO_DIR/scripts/build-kernel.sh" &&
-			gcc --version | head -n 1
+			toolchain_id
 	} | inputs_hash
 }
 

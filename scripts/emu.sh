@@ -35,7 +35,7 @@ ensure_selftests() (
 			(cd "$REPO_DIR" && sha256sum probes/* scripts/build-selftests.sh \
 				scripts/build-probes.sh) &&
 			{ dpkg-query -W libc6-dev uuid-dev 2>/dev/null || :; } &&
-			gcc --version | head -n 1
+			toolchain_id
 	} | inputs_hash) || return 1
 	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ] &&
 		[ -x "$KSFT_INSTALL/run_kselftest.sh" ]; then

@@ -56,6 +56,10 @@ die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 # compiler's version); 64 hex digits.
 inputs_hash() { sha256sum | cut -d' ' -f1; }
 
+# toolchain_id: the compiler and the linker every product is built with,
+# for the cache keys (inputs_hash).
+toolchain_id() { gcc --version | head -n 1 && ld --version | head -n 1; }
+
 # tree_state SRC: what of a git work tree decides what is built from it,
 # for inputs_hash: its commit's tree and every uncommitted change to a
 # tracked file (the change itself, not only its name).

@@ -63,7 +63,7 @@ result_key() {
 	{
 		git -C "$WT" rev-parse "$c^{tree}" &&
 			cat "$OUT/.config" &&
-			gcc --version | head -n 1 &&
+			toolchain_id &&
 			echo "$*"
 	} | inputs_hash
 }
