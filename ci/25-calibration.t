@@ -13,8 +13,6 @@
 #      most as many as the undisturbed window schedule (5 for 100,000);
 #  (d) a PAUSE loop pass takes the time of the timing model (32 ns for
 #      zen-2ghz, 12.8 ns for zen-5ghz), within 2%.
-# It needs our Bochs (bochs/patches): with Debian's stock Bochs it skips,
-# saying why (PLE_CALIBRATE_ANY=1 runs it anyway, to see it fail).
 # shellcheck disable=SC2317 # the functions run through check()
 set -euo pipefail
 # shellcheck source=ci/tap.sh
@@ -32,10 +30,6 @@ BOOTS=(
 )
 
 plan 7
-if ! bochs_has_fixes && [ -z "${PLE_CALIBRATE_ANY:-}" ]; then
-	skip_all "calibration: needs our Bochs (../shared/bochs-783b58fd.tar.gz," \
-		"see scripts/get-bochs.sh); this run uses Debian's stock Bochs"
-fi
 patched=$("$REPO_DIR/scripts/build.sh" patched) || bail "the patched kernel does not build"
 ensure_selftests >/dev/null 2>&1 || bail "the KVM selftests or the probe do not build"
 for b in "${BOOTS[@]}"; do

@@ -51,20 +51,10 @@ row() {
 	[ -z "$bad" ] || { echo "$bad"; return 1; }
 }
 
-# needs_threshold CPU PARAMS: the row is about threshold mode, which only
-# our Bochs has (Debian's "ryzen" lacks PFThreshold: there the Zen CPU is
-# count-only, and a threshold parameter means something else).
-needs_threshold() { [ "$1" = zen ] && [[ $2 == *pause_filter_thresh=* ]]; }
-
 i=0
 for r in "${ROWS[@]}"; do
 	IFS='|' read -r want cpu timing params pattern what <<<"$r"
 	i=$((i + 1))
-	if ! bochs_has_fixes && needs_threshold "$cpu" "$params"; then
-		skip "$cpu $timing $params ($what): needs PFThreshold, i.e. our Bochs" \
-			"(scripts/get-bochs.sh); this run uses Debian's stock Bochs"
-		continue
-	fi
 	check "$cpu $timing ${params:-defaults} ($what): $want, no kernel complaint" row "$i" "$r"
 done
 diag "cpu        timing    parameters                           result figures"

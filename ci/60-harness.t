@@ -64,9 +64,7 @@ dirty_tree() {
 }
 check "a dirty work tree or user tree is refused and left as it was" dirty_tree
 
-# A PATH with everything but Bochs, and Debian's Bochs chosen: our own
-# Bochs is an absolute path in the cache (find_bochs), which a PATH
-# without bochs would not hide.
+# A PATH with everything but Bochs.
 missing_tool() {
 	local d=$TMP/bin f
 	mkdir -p "$d"
@@ -76,7 +74,7 @@ missing_tool() {
 	done
 	: >"$TMP/empty.img"
 	expect_fail 5 "'bochs' not found: install the Debian package 'bochs'" \
-		env PATH="$d" PLE_BOCHS=stock "$REPO_DIR/scripts/boot.sh" --disk "$TMP/empty.img" --log "$TMP/nobochs.log"
+		env PATH="$d" "$REPO_DIR/scripts/boot.sh" --disk "$TMP/empty.img" --log "$TMP/nobochs.log"
 }
 check "a missing tool is named with its Debian package" missing_tool
 

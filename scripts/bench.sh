@@ -35,8 +35,6 @@
 #
 # --short  one phase and short hand-off spans (ci/70-bench.t)
 # --zen    the Zen CPU (threshold mode) as a reference too
-# Needs our Bochs (bochs/patches): on Debian's, a guest spinning with IF=0
-# is never interrupted and the unfiltered hand-off never completes.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -382,8 +380,6 @@ report() {
 main() {
 	local start=$SECONDS base grow
 	parse_args "$@"
-	bochs_has_fixes || die "needs our Bochs (see scripts/get-bochs.sh): on Debian's, host" \
-		"interrupts never reach a vCPU spinning with IF=0 and the unfiltered hand-off hangs"
 	need_cmd gnuplot gnuplot-nox
 	KERNEL=$("$REPO_DIR/scripts/build.sh" patched) || die "the patched kernel does not build"
 	ensure_selftests >/dev/null || die "the KVM selftests or probes/ple_bench.c do not build"

@@ -4,19 +4,16 @@
 # boot.sh --disk IMG --log SERIAL.log [--timeout SECONDS] [--cpu MODEL]
 #         [--timing MODEL|--ips N] [--memory MB]
 #
-# Boots IMG under Bochs (cpu model=ryzen: SVM with PauseFilter, and
-# PFThreshold on our Bochs; --cpu picks another Bochs model), headless, with
+# Boots IMG under Debian's Bochs 2.7 (cpu model=ryzen: SVM with PauseFilter
+# and no PFThreshold; --cpu picks another Bochs model), headless, with
 # com1 written to SERIAL.log and Bochs' own log to SERIAL.log.bochs.  A
 # watchdog kills Bochs on timeout, or when the serial log shows a kernel
 # panic, a BUG or an Oops.
 #
-# Which Bochs: find_bochs (scripts/lib.sh): ours (upstream master with the
-# fixes of bochs/patches) where its source is at hand, else Debian's 2.7
-# with a warning.  Timing: --timing names a model of config/timing-models
+# Timing: --timing names a model of config/timing-models
 # (default $PLE_TIMING, else zen-2ghz), --ips gives Bochs' ips directly.
 #
-# Display: ours has "nogui", which needs no terminal and opens no socket.
-# Debian's Bochs has no usable "nogui"; the `term` display (package
+# Display: Debian's Bochs has no usable "nogui"; the `term` display (package
 # bochs-term) runs on a private pty under script(1) and opens no socket.
 # Without it, `rfb` is used inside a private network namespace (unshare),
 # so its VNC listener cannot be reached; plain rfb is the last resort.
@@ -99,9 +96,7 @@ parse_args() {
 }
 
 check_bochs() {
-	find_bochs
-	BOCHS=$PLE_BOCHS
-	[[ $BOCHS != stock ]] || BOCHS=bochs
+	BOCHS=bochs
 	command -v "$BOCHS" >/dev/null 2>&1 ||
 		fail $EXIT_NO_BOCHS "'$BOCHS' not found: install the Debian package 'bochs'"
 	need_cmd setsid util-linux
@@ -116,10 +111,7 @@ check_bochs() {
 
 # pick_display: sets DISPLAY_LINE and the LAUNCH array (command prefix).
 pick_display() {
-	if bochs_has_fixes; then
-		DISPLAY_LINE="display_library: nogui"
-		LAUNCH=()
-	elif compgen -G '/usr/lib/*/bochs/plugins/libbx_term_gui.so*' >/dev/null &&
+	if compgen -G '/usr/lib/*/bochs/plugins/libbx_term_gui.so*' >/dev/null &&
 		command -v script >/dev/null 2>&1; then
 		DISPLAY_LINE="display_library: term"
 		LAUNCH=(term)
@@ -322,7 +314,7 @@ main() {
 	write_config
 	t0=$SECONDS
 	start_bochs
-	log "Bochs ($PLE_BOCHS_KIND) pid $BX_PID, $CPU_MODEL, ips $IPS (${DISPLAY_LINE#display_library: }), timeout ${TIMEOUT}s, serial log $LOG"
+	log "Bochs pid $BX_PID, $CPU_MODEL, ips $IPS (${DISPLAY_LINE#display_library: }), timeout ${TIMEOUT}s, serial log $LOG"
 	watchdog
 	stop_bochs
 	{ wait "$BX_PID"; } 2>/dev/null || status=$?

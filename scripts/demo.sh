@@ -69,7 +69,7 @@ main() {
 	echo
 	echo "Then every selftest, per test, on the emulated Zen CPU: base (v7.3-rc7) and patched."
 	"$REPO_DIR/scripts/report.sh" --no-subtests "$LOG_DIR/base.log" "$LOG_DIR/patched.log"
-	echo "Bochs: $PLE_BOCHS_KIND; serial logs: $LOG_DIR/{base,patched,demo-*}.log"
+	echo "Serial logs: $LOG_DIR/{base,patched,demo-*}.log"
 }
 
 main "$@"

@@ -10,8 +10,6 @@ PLE_TEST=kvm:pause_loop_exit_test
 # ones left out.
 UPSTREAM_LIST=$REPO_DIR/ci/upstream-tests.txt
 mkdir -p "$LOG_DIR"
-# One Bochs for every guest of a run (built once, before any boots).
-find_bochs
 
 upstream_tests() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$UPSTREAM_LIST"; }
 

@@ -14,7 +14,7 @@ BUILD_DIR=$CACHE_DIR/build
 DL_DIR=$CACHE_DIR/dl              # downloaded .debs (get-base.sh)
 APT_DIR=$CACHE_DIR/apt            # private apt state for the base (get-base.sh)
 APT_SPARSE_DIR=$CACHE_DIR/apt-sparse # the same for sparse's source (get-sparse.sh)
-TOOLS_DIR=$CACHE_DIR/tools        # our Bochs, sparse, KVM-unit-tests, by key
+TOOLS_DIR=$CACHE_DIR/tools        # sparse, by key
 PRODUCTS_DIR=$CACHE_DIR/products  # kernels by the hash of their inputs (build.sh)
 LOG_DIR=$CACHE_DIR/logs           # the guests' serial logs
 BENCH_DIR=$CACHE_DIR/bench        # make bench's tables and plots
@@ -82,38 +82,6 @@ timing_ips() {
 	echo "$ips"
 }
 
-# find_bochs: our Bochs (scripts/get-bochs.sh: upstream master with the
-# fixes of bochs/patches, built into the cache) where its source is at
-# hand, else Debian's stock Bochs 2.7, loudly.  Exports PLE_BOCHS (the
-# binary), PLE_BOCHS_KIND (ours or stock) and what our Bochs needs in its
-# environment, so that later calls (and boot.sh) take the same one.  Set
-# PLE_BOCHS=stock to choose Debian's on purpose.
-find_bochs() {
-	local bin rc=0 line
-	case "${PLE_BOCHS:-}" in
-	stock) ;;
-	"")
-		bin=$("$REPO_DIR/scripts/get-bochs.sh") || rc=$?
-		if [ "$rc" -eq 0 ]; then
-			while read -r line; do export "${line?}"; done \
-				< <("$REPO_DIR/scripts/get-bochs.sh" --env)
-			export PLE_BOCHS=$bin PLE_BOCHS_KIND=ours
-			return
-		fi
-		[ "$rc" -eq 3 ] || die "building our Bochs failed (scripts/get-bochs.sh)"
-		log "WARNING: falling back to Debian's stock Bochs 2.7: no PFThreshold, and host" \
-			"interrupts never reach a guest spinning with IF=0; results about" \
-			"interrupted spins, preemption or threshold mode mean nothing there" ;;
-	*)
-		export PLE_BOCHS_KIND=${PLE_BOCHS_KIND:-ours}
-		return ;;
-	esac
-	export PLE_BOCHS=stock PLE_BOCHS_KIND=stock
-}
-
-# bochs_has_fixes: whether the Bochs of find_bochs() is ours.
-bochs_has_fixes() { [ "${PLE_BOCHS_KIND:-}" = ours ]; }
-
 # cache_lock NAME: wait for the lock NAME of the cache, then hold it until
 # the calling process (or subshell) exits.  make check runs two checks at a
 # time (prove -j): whatever changes a work tree or a build directory that
@@ -134,8 +102,7 @@ cache_lock() {
 # build_once OUT DONE CMD...: unless OUT/DONE exists, run CMD (which builds
 # OUT) under the lock of OUT; a build that another run finished while this
 # one waited for the lock is not done again.  For the tools that are built
-# into $TOOLS_DIR by the key of their inputs (our Bochs, sparse,
-# KVM-unit-tests).
+# into $TOOLS_DIR by the key of their inputs (sparse).
 build_once() {
 	local out=$1 done=$2
 	shift 2
