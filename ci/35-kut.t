@@ -145,7 +145,7 @@ for cpu in "${CPUS[@]}"; do
 	check "no KVM-unit-test fails on $cpu with the series that does not on the base" no_regression "$cpu"
 	check "every KVM-unit-tests failure on $cpu is the same on both kernels" same_failures "$cpu"
 	{
-		printf '\n%-28s %-8s %s\n' "$cpu ($(cpu_model "$cpu"))" base patched
+		printf '\n%-28s %-8s %s\n' "$cpu ($(machine_field "$cpu" cpu))" base patched
 		for t in $(names "$cpu"); do
 			printf '%-28s %-8s %s\n' "$t" "$(cell "$LOG_DIR/kut-base-$cpu.log" "$t")" \
 				"$(cell "$LOG_DIR/kut-patched-$cpu.log" "$t")"

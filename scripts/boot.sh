@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# boot.sh --disk IMG --log SERIAL.log [--timeout SECONDS] [--cpu MODEL]
+# boot.sh --machine NAME --disk IMG --log SERIAL.log [--timeout SECONDS]
 #         [--timing MODEL|--ips N] [--memory MB]
 #
-# Boots IMG under Debian's Bochs 2.7 (cpu model=ryzen: SVM with PauseFilter
-# and no PFThreshold; --cpu picks another Bochs model), headless, with
+# Boots IMG on machine NAME of config/machines (its emulator, Debian 12's
+# Bochs 2.7 as shipped, and its CPU model), headless, with
 # com1 written to SERIAL.log and Bochs' own log to SERIAL.log.bochs.  A
 # watchdog kills Bochs on timeout, or when the serial log shows a kernel
 # panic, a BUG or an Oops.
 #
-# Timing: --timing names a model of config/timing-models
-# (default $PLE_TIMING, else zen-2ghz), --ips gives Bochs' ips directly.
+# Timing: --timing names a model of config/timing-models (default: the
+# machine's, config/machines), --ips gives Bochs' ips directly.
 #
 # Display: Debian's Bochs has no usable "nogui"; the `term` display (package
 # bochs-term) runs on a private pty under script(1) and opens no socket.
@@ -48,8 +48,8 @@ DONE_GRACE=30 # seconds allowed between PLE-DONE and Bochs' exit
 CPU0_ERRORS=${PLE_BOCHS_CPU0_ERRORS:-ignore}
 
 usage() {
-	echo "usage: ${0##*/} [-h|--help] --disk IMG --log SERIAL.log [--timeout SECONDS] [--cpu MODEL]"
-	echo "       [--timing MODEL|--ips N]   (models: config/timing-models)"
+	echo "usage: ${0##*/} [-h|--help] --machine NAME --disk IMG --log SERIAL.log [--timeout SECONDS]"
+	echo "       [--timing MODEL|--ips N]   (machines: config/machines; models: config/timing-models)"
 	echo "       [--memory MB]              (guest RAM, default 512)"
 	echo "  exit: 0 PLE-DONE seen, 2 no marker, 3 timeout, 4 panic/BUG/Oops, 5 no bochs"
 }
@@ -65,17 +65,17 @@ fail() {
 }
 
 parse_args() {
-	DISK="" LOG="" TIMEOUT=600 CPU_MODEL=ryzen TIMING=${PLE_TIMING:-zen-2ghz} MEMORY=512
+	DISK="" LOG="" TIMEOUT=600 MACHINE="" TIMING="" MEMORY=512
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		-h | --help) usage; exit 0 ;;
-		--disk | --log | --timeout | --cpu | --timing | --ips | --memory)
+		--disk | --log | --timeout | --machine | --timing | --ips | --memory)
 			[[ $# -ge 2 && -n $2 ]] || bad_usage "$1 needs a value"
 			case "$1" in
 			--disk) DISK=$2 ;;
 			--log) LOG=$2 ;;
 			--timeout) TIMEOUT=$2 ;;
-			--cpu) CPU_MODEL=$2 ;;
+			--machine) MACHINE=$2 ;;
 			--timing | --ips) TIMING=$2 ;;
 			--memory) MEMORY=$2 ;;
 			esac
@@ -86,7 +86,10 @@ parse_args() {
 	[[ -n $DISK && -n $LOG ]] || bad_usage "--disk and --log are required"
 	[[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || bad_usage "--timeout must be a positive number of seconds"
 	[[ $MEMORY =~ ^[1-9][0-9]*$ ]] || bad_usage "--memory must be a number of MB"
-	[[ $CPU_MODEL =~ ^[a-z0-9_]+$ ]] || bad_usage "--cpu takes a Bochs CPU model name, e.g. ryzen"
+	[[ -n $MACHINE ]] || bad_usage "--machine is required: one of $(machine_names) (config/machines)"
+	machine_check "$MACHINE"
+	CPU_MODEL=$(machine_field "$MACHINE" cpu)
+	[[ -n $TIMING ]] || TIMING=$(machine_field "$MACHINE" timing)
 	IPS=$(timing_ips "$TIMING")
 	[[ -f $DISK ]] || die "disk image '$DISK' not found"
 	[[ -d $(dirname "$LOG") ]] || die "log directory '$(dirname "$LOG")' does not exist"
@@ -314,7 +317,7 @@ main() {
 	write_config
 	t0=$SECONDS
 	start_bochs
-	log "Bochs pid $BX_PID, $CPU_MODEL, ips $IPS (${DISPLAY_LINE#display_library: }), timeout ${TIMEOUT}s, serial log $LOG"
+	log "Bochs pid $BX_PID, machine $MACHINE ($CPU_MODEL), $TIMING (ips $IPS) (${DISPLAY_LINE#display_library: }), timeout ${TIMEOUT}s, serial log $LOG"
 	watchdog
 	stop_bochs
 	{ wait "$BX_PID"; } 2>/dev/null || status=$?

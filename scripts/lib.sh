@@ -71,14 +71,59 @@ need_cmd() {
 		die "'$1' not found: install the Debian package '$2' (apt-get install $2)"
 }
 
+# The emulated machines and the timing models, each read here only.
+MACHINES=$REPO_DIR/config/machines
+TIMING_MODELS=$REPO_DIR/config/timing-models
+
+# machine_rows: the machines of config/machines, one a line, fields
+# trimmed and separated by "|".
+machine_rows() {
+	awk -F'|' -v OFS='|' '!/^[[:space:]]*(#|$)/ {
+		for (i = 1; i <= NF; i++) gsub(/^[ \t]+|[ \t]+$/, "", $i)
+		$1 = $1; print }' "$MACHINES"
+}
+
+# machine_names: the machines' names, space separated.
+machine_names() { machine_rows | cut -d'|' -f1 | paste -sd' '; }
+
+# machine_field NAME FIELD: one field (emulator, cpu, args, timing, kvm,
+# hw) of machine NAME, "" for "-"; an unknown machine is an error naming
+# the valid ones.
+machine_field() {
+	local col row value
+	case "$2" in
+	emulator) col=2 ;; cpu) col=3 ;; args) col=4 ;; timing) col=5 ;;
+	kvm) col=6 ;; hw) col=7 ;;
+	*) die "machine_field: no field '$2'" ;;
+	esac
+	row=$(machine_rows | awk -F'|' -v m="$1" '$1 == m')
+	[ -n "$row" ] || die "unknown machine '${1}'; the machines (config/machines): $(machine_names)"
+	value=$(cut -d'|' -f"$col" <<<"$row")
+	[ "$value" = - ] || echo "$value"
+}
+
+# machine_check NAME: machine NAME exists and its emulator is one the
+# scripts run (Debian 12's Bochs 2.7 only).
+machine_check() {
+	local emu
+	emu=$(machine_field "$1" emulator) || exit 1
+	[ "$emu" = bochs-2.7 ] ||
+		die "machine '$1' runs on '$emu', which the scripts do not implement (only bochs-2.7)"
+}
+
 # timing_ips MODEL: the Bochs ips of a timing model of config/timing-models,
-# or MODEL itself if it is a number.
+# derived here and nowhere else: a `pause; dec; jnz` pass is three Bochs
+# instructions (one tick each) and costs about one PAUSE on the hardware,
+# so ips = 3 * clock / pause cycles.  MODEL may also be an ips value.
 timing_ips() {
 	local ips
 	if [[ $1 =~ ^[1-9][0-9]{5,}$ ]]; then echo "$1"; return; fi
-	ips=$(awk -v m="$1" '$1 == m { print $2 }' "$REPO_DIR/config/timing-models")
-	[ -n "$ips" ] || die "unknown timing model '$1'; the models:" \
-		"$(awk '/^[a-z]/ { printf " %s", $1 }' "$REPO_DIR/config/timing-models")"
+	ips=$(awk -v m="$1" '$1 == m {
+		c = $2
+		if (c ~ /GHz$/) { sub(/GHz$/, "", c); c *= 1e9 }
+		printf "%.0f\n", 3 * c / $3 }' "$TIMING_MODELS")
+	[ -n "$ips" ] || die "unknown timing model '$1'; the models (config/timing-models):" \
+		"$(awk '/^[a-z]/ { print $1 }' "$TIMING_MODELS" | paste -sd" ")"
 	echo "$ips"
 }
 
