@@ -31,6 +31,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kvm_util.h"
 #include "processor.h"
@@ -40,6 +41,7 @@
 #define NR_COST_TRIES		5
 #define NR_PAUSE_PASSES		100000ULL
 #define INTR_MS			100ULL
+#define DRAIN_US		200000
 
 static u64 guest_passes;
 static bool guest_if;
@@ -195,6 +197,13 @@ static void probe_intr(struct kvm_vcpu *vcpu, const char *name, bool if_on,
 	struct spin s;
 	double ms;
 
+	/*
+	 * Let the lines printed so far leave the serial console first: the
+	 * emulated UART interrupts the host for every few bytes it sends,
+	 * and those interrupts would exit the spin too.
+	 */
+	fflush(stdout);
+	usleep(DRAIN_US);
 	spin(vcpu, passes, if_on, &s);
 	ms = tsc_ms(s.tsc);
 	ksft_print_msg("PROBE: %s: if=%d passes=%lu tsc=%lu ms=%.3f exits=%lu irq_exits=%lu other_exits=%lu preempted=%lu irq_per_100ms=%.2f\n",
