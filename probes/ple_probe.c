@@ -186,6 +186,18 @@ static void probe_cost(struct kvm_vcpu *vcpu, struct spin *best)
 }
 
 /*
+ * Let the lines printed so far leave the serial console before a spin
+ * with IF=1: the emulated UART interrupts the host for every few bytes it
+ * sends, those interrupts would exit the spin too, and the runner's
+ * output filter woken by them could preempt the vCPU.
+ */
+static void drain_console(void)
+{
+	fflush(stdout);
+	usleep(DRAIN_US);
+}
+
+/*
  * A spin of about INTR_MS of guest TSC time, at the measured cost, with
  * the guest's IF = @if_on and PAUSE exits disabled: its exits are the
  * host's interrupts (other_exits 0).
@@ -197,13 +209,7 @@ static void probe_intr(struct kvm_vcpu *vcpu, const char *name, bool if_on,
 	struct spin s;
 	double ms;
 
-	/*
-	 * Let the lines printed so far leave the serial console first: the
-	 * emulated UART interrupts the host for every few bytes it sends,
-	 * and those interrupts would exit the spin too.
-	 */
-	fflush(stdout);
-	usleep(DRAIN_US);
+	drain_console();
 	spin(vcpu, passes, if_on, &s);
 	ms = tsc_ms(s.tsc);
 	ksft_print_msg("PROBE: %s: if=%d passes=%lu tsc=%lu ms=%.3f exits=%lu irq_exits=%lu other_exits=%lu preempted=%lu irq_per_100ms=%.2f\n",
@@ -235,6 +241,7 @@ static void probe_pause(struct kvm_vcpu *vcpu)
 	char params[256];
 	struct spin s;
 
+	drain_console();
 	spin(vcpu, NR_PAUSE_PASSES, true, &s);
 	pause_params(params, sizeof(params));
 	ksft_print_msg("PROBE: pause: if=1 passes=%lu tsc=%lu exits=%lu irq_exits=%lu pause_exits=%lu preempted=%lu %s\n",
