@@ -46,6 +46,7 @@ BOOTS=(
 MODELS=(k10 bobcat zen2 zen5 intel)
 
 plan $((2 * ${#MODELS[@]} + 5))
+if reason=$(emulator_missing count-only intel); then skip_all "$reason"; fi
 # shellcheck disable=SC2034 # read as ${!kernel}
 patched=$("$REPO_DIR/scripts/build.sh" patched) || bail "the patched kernel does not build"
 # shellcheck disable=SC2034 # read as ${!kernel}

@@ -14,6 +14,7 @@ set -euo pipefail
 . "$(dirname "$0")/../scripts/emu.sh"
 
 plan 7
+if reason=$(emulator_missing count-only); then skip_all "$reason"; fi
 base=$("$REPO_DIR/scripts/build.sh" base) || bail "the base kernel does not build"
 patched=$("$REPO_DIR/scripts/build.sh" patched) || bail "the patched kernel does not build"
 check "the KVM selftests build statically and install" ensure_selftests

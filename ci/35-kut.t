@@ -23,6 +23,7 @@ CPUS=(count-only intel)
 TABLE=$LOG_DIR/kut-table.txt
 PER_CPU=4
 plan $((${#CPUS[@]} * PER_CPU))
+if reason=$(emulator_missing "${CPUS[@]}"); then skip_all "$reason"; fi
 
 kut=${PLE_KUT_DIR:-}
 if [ -z "$kut" ]; then

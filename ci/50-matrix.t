@@ -14,6 +14,7 @@ set -euo pipefail
 
 mapfile -t ROWS < <(table_rows "$REPO_DIR/ci/matrix.txt")
 plan ${#ROWS[@]}
+if reason=$(emulator_missing count-only intel); then skip_all "$reason"; fi
 patched=$("$REPO_DIR/scripts/build.sh" patched) || bail "the patched kernel does not build"
 ensure_selftests >/dev/null 2>&1 || bail "the KVM selftests do not build"
 summary=$LOG_DIR/matrix.table

@@ -17,6 +17,7 @@ LAST_RE='^overcommit 2:1 hand-off: [0-9]+(\.[0-9]+)?x faster with filtering$'
 FIG='[0-9]+(\.[0-9]+)?( \[[0-9.]+-[0-9.]+\])?'
 
 plan 5
+if reason=$(emulator_missing count-only); then skip_all "$reason"; fi
 
 run_bench() {
 	local rc=0

@@ -3,7 +3,11 @@
 #
 # boot.sh --machine NAME --disk IMG --log SERIAL.log [--timeout SECONDS]
 #         [--timing MODEL|--ips N] [--memory MB]
+# boot.sh --machine NAME --check
 #
+# --check only says whether machine NAME's emulator and BIOS are installed
+# (exit 0, or 5 with the one-line error naming the package), booting
+# nothing: the checks skip with that line (scripts/emu.sh emulator_missing).
 # Boots IMG on machine NAME of config/machines (its emulator, Debian 12's
 # Bochs 2.7 as shipped, and its CPU model), headless, with
 # com1 written to SERIAL.log and Bochs' own log to SERIAL.log.bochs.  A
@@ -50,6 +54,7 @@ CPU0_ERRORS=${PLE_BOCHS_CPU0_ERRORS:-ignore}
 usage() {
 	echo "usage: ${0##*/} [-h|--help] --machine NAME --disk IMG --log SERIAL.log [--timeout SECONDS]"
 	echo "       [--timing MODEL|--ips N]   (machines: config/machines; models: config/timing-models)"
+	echo "       ${0##*/} --machine NAME --check   (is its emulator installed?)"
 	echo "       [--memory MB]              (guest RAM, default 512)"
 	echo "  exit: 0 PLE-DONE seen, 2 no marker, 3 timeout, 4 panic/BUG/Oops, 5 no bochs"
 }
@@ -65,10 +70,11 @@ fail() {
 }
 
 parse_args() {
-	DISK="" LOG="" TIMEOUT=600 MACHINE="" TIMING="" MEMORY=512
+	DISK="" LOG="" TIMEOUT=600 MACHINE="" TIMING="" MEMORY=512 CHECK=""
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		-h | --help) usage; exit 0 ;;
+		--check) CHECK=1; shift; continue ;;
 		--disk | --log | --timeout | --machine | --timing | --ips | --memory)
 			[[ $# -ge 2 && -n $2 ]] || bad_usage "$1 needs a value"
 			case "$1" in
@@ -83,7 +89,7 @@ parse_args() {
 		*) bad_usage "unexpected argument '$1'" ;;
 		esac
 	done
-	[[ -n $DISK && -n $LOG ]] || bad_usage "--disk and --log are required"
+	[[ -n $CHECK || (-n $DISK && -n $LOG) ]] || bad_usage "--disk and --log are required"
 	[[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || bad_usage "--timeout must be a positive number of seconds"
 	[[ $MEMORY =~ ^[1-9][0-9]*$ ]] || bad_usage "--memory must be a number of MB"
 	[[ -n $MACHINE ]] || bad_usage "--machine is required: one of $(machine_names) (config/machines)"
@@ -91,6 +97,7 @@ parse_args() {
 	CPU_MODEL=$(machine_field "$MACHINE" cpu)
 	[[ -n $TIMING ]] || TIMING=$(machine_field "$MACHINE" timing)
 	IPS=$(timing_ips "$TIMING")
+	[[ -z $CHECK ]] || return 0
 	[[ -f $DISK ]] || die "disk image '$DISK' not found"
 	[[ -d $(dirname "$LOG") ]] || die "log directory '$(dirname "$LOG")' does not exist"
 	DISK=$(cd "$(dirname "$DISK")" && pwd)/$(basename "$DISK")
@@ -107,6 +114,7 @@ check_bochs() {
 	[[ -f $BIOS ]] || fail $EXIT_NO_BOCHS "$BIOS missing: install 'bochsbios'"
 	[[ -f $VGABIOS ]] || VGABIOS=/usr/share/vgabios/vgabios.bin
 	[[ -f $VGABIOS ]] || fail $EXIT_NO_BOCHS "no VGA BIOS: install 'vgabios'"
+	[[ -z $CHECK ]] || exit 0
 	if [[ -e $DISK.lock ]]; then
 		die "$DISK is locked by another Bochs ($DISK.lock); remove the file if stale"
 	fi
