@@ -4,7 +4,8 @@
 # apply is named and the tree is left at the base; a dirty tree (ours or the
 # user's) is refused untouched; a missing tool names its package; an
 # unreachable base says what was tried; a hung guest and a kernel panic are
-# caught by the watchdog.
+# caught by the watchdog; an unknown machine or timing model is a one-line
+# error naming the valid ones.
 # shellcheck disable=SC2317 # the functions run through check()
 set -euo pipefail
 # shellcheck source=ci/tap.sh
@@ -12,7 +13,7 @@ set -euo pipefail
 # shellcheck source=scripts/emu.sh
 . "$(dirname "$0")/../scripts/emu.sh"
 
-plan 7
+plan 8
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 "$REPO_DIR/scripts/get-base.sh" >/dev/null 2>&1 || bail "no base tree"
@@ -64,9 +65,7 @@ dirty_tree() {
 }
 check "a dirty work tree or user tree is refused and left as it was" dirty_tree
 
-# A PATH with everything but Bochs, and Debian's Bochs chosen: our own
-# Bochs is an absolute path in the cache (find_bochs), which a PATH
-# without bochs would not hide.
+# A PATH with everything but Bochs.
 missing_tool() {
 	local d=$TMP/bin f
 	mkdir -p "$d"
@@ -76,7 +75,7 @@ missing_tool() {
 	done
 	: >"$TMP/empty.img"
 	expect_fail 5 "'bochs' not found: install the Debian package 'bochs'" \
-		env PATH="$d" PLE_BOCHS=stock "$REPO_DIR/scripts/boot.sh" --disk "$TMP/empty.img" --log "$TMP/nobochs.log"
+		env PATH="$d" "$REPO_DIR/scripts/boot.sh" --machine count-only --disk "$TMP/empty.img" --log "$TMP/nobochs.log"
 }
 check "a missing tool is named with its Debian package" missing_tool
 
@@ -91,19 +90,40 @@ check "an unreachable base says which sources were tried" no_base
 # on the console, which never comes, so nothing ever prints PLE-DONE.
 hang() {
 	expect_fail 3 "timeout: no PLE-DONE within 8 s, guest hung" \
-		env GUEST_TIMEOUT=8 bash -c ". '$REPO_DIR/scripts/lib.sh'; . '$REPO_DIR/scripts/emu.sh'; guest harness-hang '$patched' '$PLE_TEST' 'rdinit=/bin/sh'"
+		env GUEST_TIMEOUT=8 bash -c ". '$REPO_DIR/scripts/lib.sh'; . '$REPO_DIR/scripts/emu.sh'; guest harness-hang '$patched' '$PLE_TEST' 'rdinit=/bin/sh' count-only"
 }
 check "a guest that does not finish in time is killed and reported (watchdog)" hang
 
 panic() {
 	expect_fail 4 "kernel panic" guest harness-panic "$patched" "$PLE_TEST" \
-		"rdinit=/nonexistent init=/nonexistent"
+		"rdinit=/nonexistent init=/nonexistent" count-only
 }
 check "a kernel panic is detected and reported" panic
 
+# bad_name KIND: boot.sh with an unknown machine or timing model fails at
+# once, in one line that names the valid ones.
+bad_name() {
+	local out rc=0 args=(--machine count-only)
+	case "$1" in
+	machine) args=(--machine no-such-machine) ;;
+	timing) args+=(--timing no-such-model) ;;
+	esac
+	: >"$TMP/empty.img"
+	out=$("$REPO_DIR/scripts/boot.sh" "${args[@]}" --disk "$TMP/empty.img" \
+		--log "$TMP/bad.log" 2>&1) || rc=$?
+	echo "$out (exit status $rc)"
+	[ "$rc" -eq 1 ] && [ "$(wc -l <<<"$out")" -eq 1 ] || return 1
+	case "$1" in
+	machine) grep -q "unknown machine 'no-such-machine'.*: count-only intel$" <<<"$out" ;;
+	timing) grep -q "unknown timing model 'no-such-model'.*: k10-3.2ghz .*haswell-3.4ghz" <<<"$out" ;;
+	esac
+}
+bad_names() { bad_name machine && bad_name timing; }
+check "an unknown machine or timing model: one line naming the valid ones" bad_names
+
 # After all that, a normal run still works (nothing was left behind).
 still_works() {
-	guest harness-ok "$patched" "$PLE_TEST" >/dev/null 2>&1
+	guest harness-ok "$patched" "$PLE_TEST" "" count-only >/dev/null 2>&1
 	[ "$(result "$LOG_DIR/harness-ok.log" "$PLE_TEST")" = ok ]
 }
 check "a normal run afterwards still passes" still_works

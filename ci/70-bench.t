@@ -4,8 +4,6 @@
 # short hand-off spans) completes and its output parses: the rows of both
 # tables, the policy verdict, the plot, and the last line's form.  The
 # figures themselves are the benchmark's business, never checked here.
-# It needs our Bochs (bochs/patches): with Debian's stock Bochs the
-# unfiltered hand-off never completes, so it skips, saying why.
 # shellcheck disable=SC2317 # the functions run through check()
 set -euo pipefail
 # shellcheck source=ci/tap.sh
@@ -19,10 +17,7 @@ LAST_RE='^overcommit 2:1 hand-off: [0-9]+(\.[0-9]+)?x faster with filtering$'
 FIG='[0-9]+(\.[0-9]+)?( \[[0-9.]+-[0-9.]+\])?'
 
 plan 5
-if ! bochs_has_fixes; then
-	skip_all "bench: needs our Bochs (../shared/bochs-783b58fd.tar.gz," \
-		"see scripts/get-bochs.sh); this run uses Debian's stock Bochs"
-fi
+if reason=$(emulator_missing count-only); then skip_all "$reason"; fi
 
 run_bench() {
 	local rc=0

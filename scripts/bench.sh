@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench.sh [--short] [--zen]   (make bench)
+# bench.sh [--short]   (make bench)
 #
 # A benchmark, not a check: what restored PAUSE filtering buys on the
-# emulated count-only CPU (AMD families 10h/12h/14h), and which window
+# count-only machine (config/machines: AMD families 10h/12h/14h), and which window
 # policy count-only mode should use.  probes/ple_bench.c runs in the
 # emulated host on the patched kernel and measures, in guest TSC cycles:
 #   - a ticket-spinlock hand-off between 2 and 4 vCPUs on the host's one CPU
-#     (2:1 and 4:1 overcommit), waiters spinning on PAUSE with IF=0;
+#     (2:1 and 4:1 overcommit), waiters spinning on PAUSE with IF=1 (the
+#     host's tick exits them, as on hardware: see probes/ple_bench.c);
 #   - a legitimate 1/10/100 ms PAUSE busy-wait of one vCPU: PAUSE exits, and
 #     the loop passes lost to them.
 # Configurations:
@@ -17,7 +18,7 @@
 #                 pause_filter_thresh is 0, which is what the bench does with
 #                 KVM_CAP_X86_DISABLE_EXITS(PAUSE) on the patched kernel,
 #                 whose other code is the same: the honest base, with the
-#                 pause_exits stat to show that nothing is intercepted.
+#                 PAUSE-exit count to show that nothing is intercepted.
 #   fixed window  kvm_amd.pause_filter_count_grow=0: 3000 PAUSEs always
 #                 (KVM before v5.9 on these CPUs, and Xen)
 #   growing       the defaults: 3000, x2 per PAUSE exit up to 65535, back
@@ -25,18 +26,17 @@
 # "no filtering" and "growing" come from the same boot, "fixed" from a
 # second one.  The emulator's clock is an instruction count (Bochs
 # `clock: sync=none`), so one ips value gives one deterministic run; each
-# ips value is one phase of the host tick, and the figures are the median
-# [min-max] over the phases.
+# timing model (config/timing-models: K10, Bobcat, and Zen for an L1 with
+# PauseFilter alone) is one phase of the host tick too, and the figures
+# are the median [min-max] over them.  Threshold mode has no emulator
+# (config/machines): no Zen reference.
 #
 # Prints the tables, the commands that reproduce them, where the plot is
 # ($CACHE_DIR/bench/MODE/), which window policy is better, and last:
 #   overcommit 2:1 hand-off: <ratio>x faster with filtering
 # (no filtering's median cycles per hand-off over the growing window's).
 #
-# --short  one phase and short hand-off spans (ci/70-bench.t)
-# --zen    the Zen CPU (threshold mode) as a reference too
-# Needs our Bochs (bochs/patches): on Debian's, a guest spinning with IF=0
-# is never interrupted and the unfiltered hand-off never completes.
+# --short  one timing model (K10) and short hand-off spans (ci/70-bench.t)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -44,9 +44,9 @@ set -euo pipefail
 . "$(dirname "$0")/emu.sh"
 
 BENCH=kvm:ple_bench
-# Tick phases: the two Zen timing models and a neighbour of each.
-PHASES_FULL=(zen-2ghz 96000000 zen-5ghz 240000000)
-PHASES_SHORT=(zen-2ghz)
+# Tick phases: the count-only machine's timing models.
+PHASES_FULL=(k10-3.2ghz bobcat-1.6ghz zen-2ghz zen-5ghz)
+PHASES_SHORT=(k10-3.2ghz)
 # boot | kvm_amd parameters | ple.bench flags (probes/ple_bench.c)
 BOOTS=(
 	"growing||"
@@ -59,7 +59,7 @@ MODES=(
 	"growing|growing window (default)"
 )
 
-usage() { echo "usage: ${0##*/} [-h|--help] [--short] [--zen]"; }
+usage() { echo "usage: ${0##*/} [-h|--help] [--short]"; }
 
 parse_args() {
 	SHORT="" CPUS=(count-only)
@@ -67,7 +67,6 @@ parse_args() {
 		case "$1" in
 		-h | --help) usage; exit 0 ;;
 		--short) SHORT=1 ;;
-		--zen) CPUS=(count-only zen) ;;
 		*) usage >&2; die "unexpected argument '$1'" ;;
 		esac
 		shift
@@ -93,10 +92,8 @@ boot_params() {
 	echo "${kparams:+$kparams }ple.bench=${flags:-full} ple.timeout=$GUEST_TIMEOUT"
 }
 
-# cpu_boots CPU: the boots of a CPU (the Zen reference runs the defaults).
-cpu_boots() {
-	if [ "$1" = zen ]; then echo "${BOOTS[0]}"; else printf '%s\n' "${BOOTS[@]}"; fi
-}
+# cpu_boots MACHINE: the boots of a machine.
+cpu_boots() { printf '%s\n' "${BOOTS[@]}"; }
 
 boot_all() {
 	local kernel=$1 cpu phase row
@@ -218,27 +215,19 @@ range() {
 	fi
 }
 
-# cpu_modes CPU: the modes measured on CPU.
-cpu_modes() {
-	local row
-	for row in "${MODES[@]}"; do
-		[ "$1" = zen ] && [ "${row%%|*}" = fixed ] && continue
-		[ "$1" = zen ] && [ "${row%%|*}" = growing ] && row="growing|threshold mode (default)"
-		echo "$row"
-	done
-}
+# cpu_modes MACHINE: the modes measured on a machine.
+cpu_modes() { printf '%s\n' "${MODES[@]}"; }
 
 cpu_title() {
 	case "$1" in
-	count-only) echo "count-only CPU (AMD fam. 10h/12h/14h: PauseFilter, no PFThreshold)" ;;
-	zen) echo "Zen CPU (PFThreshold, threshold 128): reference" ;;
+	count-only) echo "count-only machine (AMD fam. 10h/12h/14h: PauseFilter, no PFThreshold)" ;;
 	esac
 }
 
 table_handoff() {
 	local cpu=$1 row mode label
 	echo "Lock hand-off under overcommit, $(cpu_title "$cpu")"
-	echo "ticket spinlock, waiters spin on PAUSE with IF=0, critical section 1000 loops;"
+	echo "ticket spinlock, waiters spin on PAUSE with IF=1, critical section 1000 loops;"
 	echo "guest TSC cycles per hand-off: median of the run's hand-offs, then median [min-max] over the phases"
 	printf '%-27s %-45s %s\n' "" "2 vCPUs / 1 CPU (2:1)" "4 vCPUs / 1 CPU (4:1)"
 	printf '%-27s %-25s %-19s %-25s %s\n' configuration cycles/hand-off hand-offs/s \
@@ -266,7 +255,7 @@ wait_cell() {
 table_wait() {
 	local cpu=$1 mode label
 	echo "Legitimate busy-wait, $(cpu_title "$cpu")"
-	echo "1 vCPU alone, PAUSE loop on the TSC with IF=0: PAUSE exits (per second, loop cycles lost),"
+	echo "1 vCPU alone, PAUSE loop on the TSC with IF=1: PAUSE exits (per second, loop cycles lost),"
 	echo "median over the phases"
 	printf '%-27s %-26s %-26s %-26s\n' configuration "1 ms" "10 ms" "100 ms"
 	while IFS='|' read -r mode label; do
@@ -354,9 +343,8 @@ reproduce() {
 	local row cpu=count-only phase=${PHASES[0]}
 	echo "Reproduce: make bench (scripts/bench.sh${SHORT:+ --short}); one boot by hand, e.g."
 	while read -r row; do
-		printf '  scripts/run-guest.sh --kernel %s --selftests %s --tests %s --cpu %s --clearcpuid %s --timing %s --append "%s" --log /tmp/%s.log\n' \
-			"$KERNEL" "$KSFT_INSTALL" "$BENCH" "$(cpu_model "$cpu")" "$(cpu_clearcpuid "$cpu")" \
-			"$phase" "$(boot_params "$row")" "${row%%|*}"
+		printf '  scripts/run-guest.sh --machine %s --kernel %s --selftests %s --tests %s --timing %s --append "%s" --log /tmp/%s.log\n' \
+			"$cpu" "$KERNEL" "$KSFT_INSTALL" "$BENCH" "$phase" "$(boot_params "$row")" "${row%%|*}"
 	done < <(cpu_boots "$cpu")
 	echo "  phases (ips): $(for p in "${PHASES[@]}"; do printf '%s (%s) ' "$p" "$(timing_ips "$p")"; done)"
 }
@@ -382,8 +370,6 @@ report() {
 main() {
 	local start=$SECONDS base grow
 	parse_args "$@"
-	bochs_has_fixes || die "needs our Bochs (see scripts/get-bochs.sh): on Debian's, host" \
-		"interrupts never reach a vCPU spinning with IF=0 and the unfiltered hand-off hangs"
 	need_cmd gnuplot gnuplot-nox
 	KERNEL=$("$REPO_DIR/scripts/build.sh" patched) || die "the patched kernel does not build"
 	ensure_selftests >/dev/null || die "the KVM selftests or probes/ple_bench.c do not build"

@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# boot.sh --disk IMG --log SERIAL.log [--timeout SECONDS] [--cpu MODEL]
+# boot.sh --machine NAME --disk IMG --log SERIAL.log [--timeout SECONDS]
 #         [--timing MODEL|--ips N] [--memory MB]
+# boot.sh --machine NAME --check
 #
-# Boots IMG under Bochs (cpu model=ryzen: SVM with PauseFilter, and
-# PFThreshold on our Bochs; --cpu picks another Bochs model), headless, with
+# --check only says whether machine NAME's emulator and BIOS are installed
+# (exit 0, or 5 with the one-line error naming the package), booting
+# nothing: the checks skip with that line (scripts/emu.sh emulator_missing).
+# Boots IMG on machine NAME of config/machines (its emulator, Debian 12's
+# Bochs 2.7 as shipped, and its CPU model), headless, with
 # com1 written to SERIAL.log and Bochs' own log to SERIAL.log.bochs.  A
 # watchdog kills Bochs on timeout, or when the serial log shows a kernel
 # panic, a BUG or an Oops.
 #
-# Which Bochs: find_bochs (scripts/lib.sh): ours (upstream master with the
-# fixes of bochs/patches) where its source is at hand, else Debian's 2.7
-# with a warning.  Timing: --timing names a model of config/timing-models
-# (default $PLE_TIMING, else zen-2ghz), --ips gives Bochs' ips directly.
+# Timing: --timing names a model of config/timing-models (default: the
+# machine's, config/machines), --ips gives Bochs' ips directly.
 #
-# Display: ours has "nogui", which needs no terminal and opens no socket.
-# Debian's Bochs has no usable "nogui"; the `term` display (package
+# Display: Debian's Bochs has no usable "nogui"; the `term` display (package
 # bochs-term) runs on a private pty under script(1) and opens no socket.
 # Without it, `rfb` is used inside a private network namespace (unshare),
 # so its VNC listener cannot be reached; plain rfb is the last resort.
@@ -51,8 +52,9 @@ DONE_GRACE=30 # seconds allowed between PLE-DONE and Bochs' exit
 CPU0_ERRORS=${PLE_BOCHS_CPU0_ERRORS:-ignore}
 
 usage() {
-	echo "usage: ${0##*/} [-h|--help] --disk IMG --log SERIAL.log [--timeout SECONDS] [--cpu MODEL]"
-	echo "       [--timing MODEL|--ips N]   (models: config/timing-models)"
+	echo "usage: ${0##*/} [-h|--help] --machine NAME --disk IMG --log SERIAL.log [--timeout SECONDS]"
+	echo "       [--timing MODEL|--ips N]   (machines: config/machines; models: config/timing-models)"
+	echo "       ${0##*/} --machine NAME --check   (is its emulator installed?)"
 	echo "       [--memory MB]              (guest RAM, default 512)"
 	echo "  exit: 0 PLE-DONE seen, 2 no marker, 3 timeout, 4 panic/BUG/Oops, 5 no bochs"
 }
@@ -68,17 +70,18 @@ fail() {
 }
 
 parse_args() {
-	DISK="" LOG="" TIMEOUT=600 CPU_MODEL=ryzen TIMING=${PLE_TIMING:-zen-2ghz} MEMORY=512
+	DISK="" LOG="" TIMEOUT=600 MACHINE="" TIMING="" MEMORY=512 CHECK=""
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		-h | --help) usage; exit 0 ;;
-		--disk | --log | --timeout | --cpu | --timing | --ips | --memory)
+		--check) CHECK=1; shift; continue ;;
+		--disk | --log | --timeout | --machine | --timing | --ips | --memory)
 			[[ $# -ge 2 && -n $2 ]] || bad_usage "$1 needs a value"
 			case "$1" in
 			--disk) DISK=$2 ;;
 			--log) LOG=$2 ;;
 			--timeout) TIMEOUT=$2 ;;
-			--cpu) CPU_MODEL=$2 ;;
+			--machine) MACHINE=$2 ;;
 			--timing | --ips) TIMING=$2 ;;
 			--memory) MEMORY=$2 ;;
 			esac
@@ -86,11 +89,15 @@ parse_args() {
 		*) bad_usage "unexpected argument '$1'" ;;
 		esac
 	done
-	[[ -n $DISK && -n $LOG ]] || bad_usage "--disk and --log are required"
+	[[ -n $CHECK || (-n $DISK && -n $LOG) ]] || bad_usage "--disk and --log are required"
 	[[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || bad_usage "--timeout must be a positive number of seconds"
 	[[ $MEMORY =~ ^[1-9][0-9]*$ ]] || bad_usage "--memory must be a number of MB"
-	[[ $CPU_MODEL =~ ^[a-z0-9_]+$ ]] || bad_usage "--cpu takes a Bochs CPU model name, e.g. ryzen"
+	[[ -n $MACHINE ]] || bad_usage "--machine is required: one of $(machine_names) (config/machines)"
+	machine_check "$MACHINE"
+	CPU_MODEL=$(machine_field "$MACHINE" cpu)
+	[[ -n $TIMING ]] || TIMING=$(machine_field "$MACHINE" timing)
 	IPS=$(timing_ips "$TIMING")
+	[[ -z $CHECK ]] || return 0
 	[[ -f $DISK ]] || die "disk image '$DISK' not found"
 	[[ -d $(dirname "$LOG") ]] || die "log directory '$(dirname "$LOG")' does not exist"
 	DISK=$(cd "$(dirname "$DISK")" && pwd)/$(basename "$DISK")
@@ -99,9 +106,7 @@ parse_args() {
 }
 
 check_bochs() {
-	find_bochs
-	BOCHS=$PLE_BOCHS
-	[[ $BOCHS != stock ]] || BOCHS=bochs
+	BOCHS=bochs
 	command -v "$BOCHS" >/dev/null 2>&1 ||
 		fail $EXIT_NO_BOCHS "'$BOCHS' not found: install the Debian package 'bochs'"
 	need_cmd setsid util-linux
@@ -109,6 +114,7 @@ check_bochs() {
 	[[ -f $BIOS ]] || fail $EXIT_NO_BOCHS "$BIOS missing: install 'bochsbios'"
 	[[ -f $VGABIOS ]] || VGABIOS=/usr/share/vgabios/vgabios.bin
 	[[ -f $VGABIOS ]] || fail $EXIT_NO_BOCHS "no VGA BIOS: install 'vgabios'"
+	[[ -z $CHECK ]] || exit 0
 	if [[ -e $DISK.lock ]]; then
 		die "$DISK is locked by another Bochs ($DISK.lock); remove the file if stale"
 	fi
@@ -116,10 +122,7 @@ check_bochs() {
 
 # pick_display: sets DISPLAY_LINE and the LAUNCH array (command prefix).
 pick_display() {
-	if bochs_has_fixes; then
-		DISPLAY_LINE="display_library: nogui"
-		LAUNCH=()
-	elif compgen -G '/usr/lib/*/bochs/plugins/libbx_term_gui.so*' >/dev/null &&
+	if compgen -G '/usr/lib/*/bochs/plugins/libbx_term_gui.so*' >/dev/null &&
 		command -v script >/dev/null 2>&1; then
 		DISPLAY_LINE="display_library: term"
 		LAUNCH=(term)
@@ -322,7 +325,7 @@ main() {
 	write_config
 	t0=$SECONDS
 	start_bochs
-	log "Bochs ($PLE_BOCHS_KIND) pid $BX_PID, $CPU_MODEL, ips $IPS (${DISPLAY_LINE#display_library: }), timeout ${TIMEOUT}s, serial log $LOG"
+	log "Bochs pid $BX_PID, machine $MACHINE ($CPU_MODEL), $TIMING (ips $IPS) (${DISPLAY_LINE#display_library: }), timeout ${TIMEOUT}s, serial log $LOG"
 	watchdog
 	stop_bochs
 	{ wait "$BX_PID"; } 2>/dev/null || status=$?

@@ -35,9 +35,6 @@ missing() {
 	done
 }
 
-# Our Bochs' build-deps, from their one owner (scripts/get-bochs.sh).
-mapfile -t -O "${#PACKAGES[@]}" PACKAGES < <("$(dirname "$0")/get-bochs.sh" --deps)
-
 main() {
 	local -a todo sudo=()
 	mapfile -t todo < <(missing)

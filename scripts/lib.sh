@@ -14,7 +14,7 @@ BUILD_DIR=$CACHE_DIR/build
 DL_DIR=$CACHE_DIR/dl              # downloaded .debs (get-base.sh)
 APT_DIR=$CACHE_DIR/apt            # private apt state for the base (get-base.sh)
 APT_SPARSE_DIR=$CACHE_DIR/apt-sparse # the same for sparse's source (get-sparse.sh)
-TOOLS_DIR=$CACHE_DIR/tools        # our Bochs, sparse, KVM-unit-tests, by key
+TOOLS_DIR=$CACHE_DIR/tools        # sparse, by key
 PRODUCTS_DIR=$CACHE_DIR/products  # kernels by the hash of their inputs (build.sh)
 LOG_DIR=$CACHE_DIR/logs           # the guests' serial logs
 BENCH_DIR=$CACHE_DIR/bench        # make bench's tables and plots
@@ -89,48 +89,61 @@ need_cmd() {
 		die "'$1' not found: install the Debian package '$2' (apt-get install $2)"
 }
 
+# The emulated machines and the timing models, each read here only.
+MACHINES=$REPO_DIR/config/machines
+TIMING_MODELS=$REPO_DIR/config/timing-models
+
+# machine_rows: the machines of config/machines, one a line, fields
+# trimmed and separated by "|".
+machine_rows() {
+	awk -F'|' -v OFS='|' '!/^[[:space:]]*(#|$)/ {
+		for (i = 1; i <= NF; i++) gsub(/^[ \t]+|[ \t]+$/, "", $i)
+		$1 = $1; print }' "$MACHINES"
+}
+
+# machine_names: the machines' names, space separated.
+machine_names() { machine_rows | cut -d'|' -f1 | paste -sd' '; }
+
+# machine_field NAME FIELD: one field (emulator, cpu, args, timing, kvm,
+# hw) of machine NAME, "" for "-"; an unknown machine is an error naming
+# the valid ones.
+machine_field() {
+	local col row value
+	case "$2" in
+	emulator) col=2 ;; cpu) col=3 ;; args) col=4 ;; timing) col=5 ;;
+	kvm) col=6 ;; hw) col=7 ;;
+	*) die "machine_field: no field '$2'" ;;
+	esac
+	row=$(machine_rows | awk -F'|' -v m="$1" '$1 == m')
+	[ -n "$row" ] || die "unknown machine '${1}'; the machines (config/machines): $(machine_names)"
+	value=$(cut -d'|' -f"$col" <<<"$row")
+	[ "$value" = - ] || echo "$value"
+}
+
+# machine_check NAME: machine NAME exists and its emulator is one the
+# scripts run (Debian 12's Bochs 2.7 only).
+machine_check() {
+	local emu
+	emu=$(machine_field "$1" emulator) || exit 1
+	[ "$emu" = bochs-2.7 ] ||
+		die "machine '$1' runs on '$emu', which the scripts do not implement (only bochs-2.7)"
+}
+
 # timing_ips MODEL: the Bochs ips of a timing model of config/timing-models,
-# or MODEL itself if it is a number.
+# derived here and nowhere else: a `pause; dec; jnz` pass is three Bochs
+# instructions (one tick each) and costs about one PAUSE on the hardware,
+# so ips = 3 * clock / pause cycles.  MODEL may also be an ips value.
 timing_ips() {
 	local ips
 	if [[ $1 =~ ^[1-9][0-9]{5,}$ ]]; then echo "$1"; return; fi
-	ips=$(awk -v m="$1" '$1 == m { print $2 }' "$REPO_DIR/config/timing-models")
-	[ -n "$ips" ] || die "unknown timing model '$1'; the models:" \
-		"$(awk '/^[a-z]/ { printf " %s", $1 }' "$REPO_DIR/config/timing-models")"
+	ips=$(awk -v m="$1" '$1 == m {
+		c = $2
+		if (c ~ /GHz$/) { sub(/GHz$/, "", c); c *= 1e9 }
+		printf "%.0f\n", 3 * c / $3 }' "$TIMING_MODELS")
+	[ -n "$ips" ] || die "unknown timing model '$1'; the models (config/timing-models):" \
+		"$(awk '/^[a-z]/ { print $1 }' "$TIMING_MODELS" | paste -sd" ")"
 	echo "$ips"
 }
-
-# find_bochs: our Bochs (scripts/get-bochs.sh: upstream master with the
-# fixes of bochs/patches, built into the cache) where its source is at
-# hand, else Debian's stock Bochs 2.7, loudly.  Exports PLE_BOCHS (the
-# binary), PLE_BOCHS_KIND (ours or stock) and what our Bochs needs in its
-# environment, so that later calls (and boot.sh) take the same one.  Set
-# PLE_BOCHS=stock to choose Debian's on purpose.
-find_bochs() {
-	local bin rc=0 line
-	case "${PLE_BOCHS:-}" in
-	stock) ;;
-	"")
-		bin=$("$REPO_DIR/scripts/get-bochs.sh") || rc=$?
-		if [ "$rc" -eq 0 ]; then
-			while read -r line; do export "${line?}"; done \
-				< <("$REPO_DIR/scripts/get-bochs.sh" --env)
-			export PLE_BOCHS=$bin PLE_BOCHS_KIND=ours
-			return
-		fi
-		[ "$rc" -eq 3 ] || die "building our Bochs failed (scripts/get-bochs.sh)"
-		log "WARNING: falling back to Debian's stock Bochs 2.7: no PFThreshold, and host" \
-			"interrupts never reach a guest spinning with IF=0; results about" \
-			"interrupted spins, preemption or threshold mode mean nothing there" ;;
-	*)
-		export PLE_BOCHS_KIND=${PLE_BOCHS_KIND:-ours}
-		return ;;
-	esac
-	export PLE_BOCHS=stock PLE_BOCHS_KIND=stock
-}
-
-# bochs_has_fixes: whether the Bochs of find_bochs() is ours.
-bochs_has_fixes() { [ "${PLE_BOCHS_KIND:-}" = ours ]; }
 
 # cache_lock NAME: wait for the lock NAME of the cache, then hold it until
 # the calling process (or subshell) exits.  make check runs two checks at a
@@ -152,8 +165,7 @@ cache_lock() {
 # build_once OUT DONE CMD...: unless OUT/DONE exists, run CMD (which builds
 # OUT) under the lock of OUT; a build that another run finished while this
 # one waited for the lock is not done again.  For the tools that are built
-# into $TOOLS_DIR by the key of their inputs (our Bochs, sparse,
-# KVM-unit-tests).
+# into $TOOLS_DIR by the key of their inputs (sparse).
 build_once() {
 	local out=$1 done=$2
 	shift 2

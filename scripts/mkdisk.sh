@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# mkdisk.sh --kernel BZIMAGE --initrd CPIO [--append "params"]
-#           [--clearcpuid FEATURE,...] OUT.img
+# mkdisk.sh --kernel BZIMAGE --initrd CPIO [--append "params"] OUT.img
 #
 # Makes a bootable, partitionless FAT16 disk image without root
 # (mkfs.fat -C, mcopy, syslinux --install) for Bochs' `boot: disk`.
 # The size is a whole number of 16-head/63-sector cylinders (504 KiB each)
 # so that Bochs' automatic geometry matches the image exactly.
 # Kernel command line: console=ttyS0,115200 earlyprintk=serial,ttyS0,115200
-# clearcpuid=mwaitx panic=-1 quiet
+# panic=-1 quiet
 # followed by the --append parameters (115200 baud: at the default 9600 the
-# emulated UART spends ~1 ms of guest time per byte).  --clearcpuid adds
-# features to the one clearcpuid= (the kernel reads only the last one).
+# emulated UART spends ~1 ms of guest time per byte).  What a machine needs
+# (e.g. clearcpuid=mwaitx) is its own, in config/machines: run-guest.sh
+# puts it in --append.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-BASE_APPEND="console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 clearcpuid=mwaitx panic=-1 quiet"
+BASE_APPEND="console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 panic=-1 quiet"
 CYL_KIB=504 # 16 heads * 63 sectors * 512 bytes
 
 usage() {
@@ -28,17 +28,16 @@ usage() {
 bad_usage() { usage >&2; die "$*"; }
 
 parse_args() {
-	KERNEL="" INITRD="" APPEND="" OUTPUT="" CLEAR=mwaitx
+	KERNEL="" INITRD="" APPEND="" OUTPUT=""
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		-h | --help) usage; exit 0 ;;
-		--kernel | --initrd | --append | --clearcpuid)
+		--kernel | --initrd | --append)
 			[[ $# -ge 2 ]] || bad_usage "$1 needs a value"
 			case "$1" in
 			--kernel) KERNEL=$2 ;;
 			--initrd) INITRD=$2 ;;
 			--append) APPEND=$2 ;;
-			--clearcpuid) CLEAR+=${2:+,$2} ;;
 			esac
 			shift 2 ;;
 		-*) bad_usage "unknown option '$1'" ;;
@@ -53,9 +52,6 @@ parse_args() {
 	[[ -f $KERNEL ]] || die "kernel image '$KERNEL' not found"
 	[[ -f $INITRD ]] || die "initramfs '$INITRD' not found"
 	[[ $APPEND != *$'\n'* ]] || die "--append must be a single line"
-	[[ $APPEND != *clearcpuid=* ]] || die "use --clearcpuid, not clearcpuid= in --append"
-	[[ $CLEAR =~ ^[a-z0-9_,]+$ ]] || die "--clearcpuid takes feature names, e.g. pfthreshold"
-	BASE_APPEND=${BASE_APPEND/clearcpuid=mwaitx/clearcpuid=$CLEAR}
 }
 
 check_tools() {

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# run-guest.sh --kernel BZIMAGE --selftests INSTALL_DIR --tests "COLL:TEST ..."
-#              [--append "params"] --log FILE [--timeout S] [--cpu MODEL]
-#              [--clearcpuid FEATURE,...] [--timing MODEL|--ips N]
-#              [--extra DIR] [--memory MB]
+# run-guest.sh --machine NAME --kernel BZIMAGE --selftests INSTALL_DIR
+#              --tests "COLL:TEST ..." [--append "params"] --log FILE
+#              [--timeout S] [--timing MODEL|--ips N] [--extra DIR]
+#              [--memory MB]
 #
+# --machine names a machine of config/machines: its kernel arguments go on
+# the guest's command line before --append, and its timing model is the
+# default of --timing.
 # --extra DIR goes to mkinitramfs.sh (a tree copied into the initramfs;
 # alone, without --selftests and --tests: KVM-unit-tests' KUT mode), and
 # --memory to boot.sh (the guest's RAM, default 512 MB).
@@ -19,21 +22,22 @@ source "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
-	echo "usage: ${0##*/} [-h|--help] --kernel BZIMAGE --selftests INSTALL_DIR --tests \"COLL:TEST ...\""
-	echo "       [--append \"kernel params\"] --log FILE [--timeout SECONDS] [--cpu MODEL]"
-	echo "       [--clearcpuid FEATURE,...] [--timing MODEL|--ips N] [--extra DIR] [--memory MB]"
+	echo "usage: ${0##*/} [-h|--help] --machine NAME --kernel BZIMAGE --selftests INSTALL_DIR"
+	echo "       --tests \"COLL:TEST ...\" [--append \"kernel params\"] --log FILE [--timeout SECONDS]"
+	echo "       [--timing MODEL|--ips N] [--extra DIR] [--memory MB]"
+	echo "  machines (config/machines): $(machine_names)"
 }
 
 bad_usage() { usage >&2; die "$*"; }
 
 parse_args() {
-	KERNEL="" KSFT="" TESTS="" APPEND="" LOG="" TIMEOUT=600 CPU_MODEL=ryzen
-	CLEAR="" TIMING=${PLE_TIMING:-zen-2ghz} EXTRA="" MEMORY=""
+	KERNEL="" KSFT="" TESTS="" APPEND="" LOG="" TIMEOUT=600 MACHINE=""
+	TIMING="" EXTRA="" MEMORY=""
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		-h | --help) usage; exit 0 ;;
-		--kernel | --selftests | --tests | --append | --log | --timeout | --cpu | \
-			--clearcpuid | --timing | --ips | --extra | --memory)
+		--kernel | --selftests | --tests | --append | --log | --timeout | --machine | \
+			--timing | --ips | --extra | --memory)
 			[[ $# -ge 2 ]] || bad_usage "$1 needs a value"
 			case "$1" in
 			--kernel) KERNEL=$2 ;;
@@ -42,8 +46,7 @@ parse_args() {
 			--append) APPEND=$2 ;;
 			--log) LOG=$2 ;;
 			--timeout) TIMEOUT=$2 ;;
-			--cpu) CPU_MODEL=$2 ;;
-			--clearcpuid) CLEAR=$2 ;;
+			--machine) MACHINE=$2 ;;
 			--timing | --ips) TIMING=$2 ;;
 			--extra) EXTRA=$2 ;;
 			--memory) MEMORY=$2 ;;
@@ -52,9 +55,14 @@ parse_args() {
 		*) bad_usage "unexpected argument '$1'" ;;
 		esac
 	done
+	[[ -n $MACHINE ]] || bad_usage "--machine is required: one of $(machine_names) (config/machines)"
 	[[ -n $KERNEL && -n $LOG ]] || bad_usage "--kernel and --log are required"
 	[[ -n $EXTRA || (-n $KSFT && -n $TESTS) ]] ||
 		bad_usage "--selftests and --tests are required (or --extra)"
+	machine_check "$MACHINE"
+	MACHINE_ARGS=$(machine_field "$MACHINE" args)
+	[[ $MACHINE_ARGS != *clearcpuid=* || $APPEND != *clearcpuid=* ]] ||
+		die "clearcpuid= is machine $MACHINE's ($MACHINE_ARGS, config/machines): the kernel reads one"
 }
 
 # shellcheck disable=SC2317 # called by the EXIT trap
@@ -68,9 +76,9 @@ main() {
 	"$HERE/mkinitramfs.sh" ${KSFT:+--selftests "$KSFT"} ${TESTS:+--tests "$TESTS"} \
 		${EXTRA:+--extra "$EXTRA"} "$WORK/initrd.cpio"
 	"$HERE/mkdisk.sh" --kernel "$KERNEL" --initrd "$WORK/initrd.cpio" \
-		--append "$APPEND" --clearcpuid "$CLEAR" "$WORK/disk.img"
+		--append "$MACHINE_ARGS${APPEND:+ $APPEND}" "$WORK/disk.img"
 	"$HERE/boot.sh" --disk "$WORK/disk.img" --log "$LOG" --timeout "$TIMEOUT" \
-		--cpu "$CPU_MODEL" --timing "$TIMING" ${MEMORY:+--memory "$MEMORY"} || rc=$?
+		--machine "$MACHINE" ${TIMING:+--timing "$TIMING"} ${MEMORY:+--memory "$MEMORY"} || rc=$?
 	exit "$rc"
 }
 
