@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # The patched kernel under the parameter sets, machines and timing models
 # of ci/matrix.txt (rows of the zen machine, threshold mode, skip: no
-# emulator has it, see config/machines): the PAUSE selftest (which computes its expectations from
-# the loaded parameters) gives the result of the row, its log matches the
-# row's pattern, and the kernel log has no WARN, BUG, Oops or UBSAN report.
+# emulator has it, see config/machines): the PAUSE selftest (which computes
+# its expectations from the loaded parameters) gives the result of the
+# row, its log matches the row's pattern, and the kernel log has no WARN,
+# BUG, Oops or UBSAN report.
 # shellcheck disable=SC2317 # the functions run through check()
 set -euo pipefail
 # shellcheck source=ci/tap.sh
@@ -33,10 +34,12 @@ boot_rows() {
 }
 boot_rows
 
-# figures LOG: what the selftest printed of the window schedule.
+# figures LOG: the selftest's cases, each with the PAUSE exits its last
+# spin counted (or "skip").
 figures() {
-	ple_lines "$1" | grep -vE 'base [0-9]+, grow|TSC cycles apart' |
-		sed 's/^PLE: kvm_[a-z]*: //' | tr '\n' ';'
+	guestlog subtests "$1" "$PLE_TEST" |
+		sed -E 's/^skip\t([^:]*):.*/skip \1/; s/^([a-z]+)\t([^:]*):.* ([0-9]+) PAUSE exits.*/\1 \2: \3/' |
+		tr '\n' ';'
 }
 
 # row I ROW: the row's result, its log pattern (matched against the test's

@@ -100,8 +100,6 @@ guestlog() { "$GUESTLOG_PYTHON" "$REPO_DIR/scripts/guestlog.py" "$@"; }
 # result LOG TEST: ok, fail, skip, xfail or none, from the kselftest runner.
 result() { guestlog result "$1" "$2"; }
 
-# ple_lines LOG: the figures the PAUSE selftest printed ("PLE: ...").
-ple_lines() { guestlog lines "$1" PLE; }
 
 # kernel_complaints LOG: WARN, BUG, Oops, UBSAN, panic or Call Trace lines.
 kernel_complaints() { guestlog complaints "$1"; }

@@ -50,6 +50,9 @@ Command line (TEST is COLLECTION:NAME or NAME, e.g. kvm:pause_loop_exit_test):
   lines LOG PREFIX [TEST]    the PREFIX figure lines (PLE, PROBE, BENCH), as
                              "PREFIX: ...", of TEST or of the whole log
   output LOG TEST            TEST's own output, without the runner's "# "
+  subtests LOG TEST          one line per subtest of every run of TEST:
+                             its result (ok, fail, skip, xfail), a tab,
+                             its description (a skip: its reason)
   why LOG TEST               one line: why TEST failed or skipped (its
                              assertion message, skip reason, TIMEOUT...), or
                              why it has no result
@@ -462,6 +465,7 @@ def main(argv=None):
     for cmd, text in (("result", "ok, fail, skip, xfail or none"),
                       ("tally", "how many runs of a test gave each result"),
                       ("output", "a test's own output"),
+                      ("subtests", "a test's subtests: result, tab, description"),
                       ("why", "why a test failed, skipped or has no result")):
         p = sub.add_parser(cmd, help=text)
         p.add_argument("log")
@@ -518,6 +522,10 @@ def main(argv=None):
         for t in log.find(a.test):
             for line in t.output:
                 print(line)
+    elif a.cmd == "subtests":
+        for t in log.find(a.test):
+            for st in t.subtests:
+                print("%s\t%s" % (st.result, st.desc or st.reason))
     elif a.cmd == "why":
         w = why(log, a.test)
         if w:

@@ -6,10 +6,11 @@
 # Runs pause_loop_exit_test RUNS times (default 50) in one guest per
 # machine (config/machines) and timing model (default: count-only under
 # k10-3.2ghz, bobcat-1.6ghz, zen-2ghz and zen-5ghz; threshold mode has no
-# emulator), on the patched kernel, and prints per guest how
-# many runs passed, failed or skipped, and the test's own tally of spins,
-# disturbed spins (repeated) and cases started again.  Not a check: the
-# figures are for the selftest's robustness claim (README, cover letter).
+# emulator), on the patched kernel, and prints per guest how many runs
+# passed, failed or skipped, how many cases ran and skipped, and how many
+# tries the cases took (a try is repeated when a host interrupt or a
+# preemption disturbed it).  Not a check: the figures are for the
+# selftest's robustness claim (README, cover letter).
 # Exit status 1 if any run failed or a guest did not finish.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -19,12 +20,13 @@ set -euo pipefail
 
 usage() { echo "usage: ${0##*/} [-n RUNS] [MACHINE:TIMING...]   (e.g. count-only:zen-5ghz)"; }
 
-# sum_figures LOG: spins, disturbed and restarts summed over the runs, from
-# the test's "PLE: N spins, N disturbed, N cases started again" lines.
+# sum_figures LOG: over every run, the cases that passed and skipped, and
+# the tries the passing ones took (their result lines end in "try N").
 sum_figures() {
-	ple_lines "$1" | sed -n 's/^PLE: \([0-9]*\) spins, \([0-9]*\) disturbed, \([0-9]*\) cases.*/\1 \2 \3/p' |
-		awk '{ s += $1; d += $2; r += $3 }
-		     END { printf "spins=%d disturbed=%d restarts=%d\n", s, d, r }'
+	guestlog subtests "$1" "$PLE_TEST" | awk -F'\t' '
+		$1 == "ok" { ok++; n = split($2, w, " "); tries += w[n] }
+		$1 == "skip" { skip++ }
+		END { printf "cases ok=%d skip=%d, tries=%d\n", ok, skip, tries }'
 }
 
 main() {
