@@ -30,7 +30,7 @@ is() {
 }
 
 logs=("$D"/*.log)
-plan $((${#logs[@]} + 16))
+plan $((${#logs[@]} + 17))
 
 records() {
 	local want=${1%.log}.json
@@ -132,6 +132,13 @@ split() {
 	gl output "$D/split.log" "$PLE" | fails grep -q drain
 }
 check "split: drain messages (one with a printk timestamp) mid-line, PLE-DONE split: read whole" split
+
+kvmmsg() {
+	is ok gl result "$D/kvmmsg.log" kvm:nested_tsc_adjust_test
+	is ok gl result "$D/kvmmsg.log" kvm:nested_x2apic_test
+	gl output "$D/kvmmsg.log" kvm:nested_tsc_adjust_test | fails grep -q 'guest rIP'
+}
+check "kvmmsg: KVM's unhandled-MSR messages in the middle of result lines: read whole" kvmmsg
 
 truncated() {
 	fails gl status "$D/truncated.log" >/dev/null

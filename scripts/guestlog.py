@@ -90,7 +90,7 @@ FIGURE_PREFIXES = ("PLE", "PROBE", "BENCH")
 
 # Kernel complaints.  Not anchored: a console message can land in the
 # middle of a line of test output (the tty's queued output is interrupted
-# by the console, as the drain messages show).  Written so that the same
+# by the console, as the drain messages and KVM's show).  Written so that the same
 # text is a Python regex and a POSIX ERE (boot.sh greps the live log).
 FATAL_RE = "Kernel panic - not syncing|kernel BUG at|BUG: |Oops: "
 COMPLAINT_RE = FATAL_RE + "|WARNING: CPU|UBSAN: |Call Trace:"
@@ -104,6 +104,12 @@ DRAIN_RE = "ple: serial drain [0-9]+"
 DONE_RE = "^PLE-DONE rc=[0-9]+"
 _DRAIN = re.compile(rb"(\[ *[0-9]+\.[0-9]+\] )?" + DRAIN_RE.encode() + rb"\r*\n")
 _DONE = re.compile(DONE_RE.replace("[0-9]+", "([0-9]+)") + "$")
+# KVM's rate-limited console messages about the guest (vcpu_unimpl(): an
+# MSR it does not handle, ...): printed at KERN_ERR, so even under
+# "quiet", and often in the middle of another test's output; taken out
+# with their line end, like the drain messages, when a log is read.
+_KVM_MSG = re.compile(rb"(\[ *[0-9]+\.[0-9]+\] )?kvm \[[0-9]+\]: vcpu[0-9]+, guest rIP: "
+                      rb"0x[0-9a-f]+ [^\r\n]*\r*\n")
 _HEADER = re.compile(r"^# selftests: (\S+): (\S+)$")
 _RESULT = re.compile(r"^(not ok|ok) ([0-9]+) selftests: (\S+): (\S+)(?: +# *(.*))?$")
 _SUBTEST = re.compile(r"^(not ok|ok) ([0-9]+)(?: (.*))?$")
@@ -191,6 +197,7 @@ class GuestLog:
 def _clean(data):
     """Bytes of a serial log to its lines (the last one maybe cut)."""
     data, drains = _DRAIN.subn(b"", data)
+    data = _KVM_MSG.sub(b"", data)
     text = data.decode("utf-8", errors="replace").replace("\r", "")
     lines = text.split("\n")
     cut = lines.pop()  # "" when the log ends with a newline
