@@ -54,8 +54,9 @@ Command line (TEST is COLLECTION:NAME or NAME, e.g. kvm:pause_loop_exit_test):
                              its result (ok, fail, skip, xfail), a tab,
                              its description (a skip: its reason)
   why LOG TEST               one line: why TEST failed or skipped (its
-                             assertion message, skip reason, TIMEOUT...), or
-                             why it has no result
+                             assertion message, else its first failed
+                             subtest; skip reason, TIMEOUT...), or why it
+                             has no result
   complaints [--fatal] LOG   the kernel's complaint lines; --fatal: only
                              panic, BUG and Oops (what boot.sh stops Bochs on)
   status LOG                 the guest's status: rc=N (its PLE-DONE line),
@@ -365,7 +366,9 @@ def why(log, test):
     if runs:
         t = max(runs, key=lambda r: _SEVERITY[r.result])
         if t.result == "fail":
-            return (t.failure[:1] or [t.directive or "failed, with no message"])[0]
+            failed = [st.desc for st in t.subtests if st.result == "fail"]
+            return (t.failure[:1] or failed[:1] or
+                    [t.directive or "failed, with no message"])[0]
         if t.result == "skip":
             return t.skip_reason or "skipped, with no reason"
         if t.result == "xfail":
