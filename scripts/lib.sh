@@ -129,6 +129,15 @@ machine_check() {
 		die "machine '$1' runs on '$emu', which the scripts do not implement (only bochs-2.7)"
 }
 
+# kernel_cmdline ARGS: the guest kernel's command line, whatever boots it
+# (mkdisk.sh's syslinux.cfg, boot-qemu.sh's -append): the serial console
+# at 115200 baud (at the default 9600 the emulated UART spends ~1 ms of
+# guest time per byte), early printk there too, a panic stops the guest
+# at once; then ARGS (the machine's, then the caller's).
+kernel_cmdline() {
+	echo "console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 panic=-1 quiet${1:+ $1}"
+}
+
 # timing_ips MODEL: the Bochs ips of a timing model of config/timing-models,
 # derived here and nowhere else: a `pause; dec; jnz` pass is three Bochs
 # instructions (one tick each) and costs about one PAUSE on the hardware,
