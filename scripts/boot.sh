@@ -49,14 +49,14 @@ usage() {
 	echo "usage: ${0##*/} [-h|--help] --machine NAME --disk IMG --log SERIAL.log [--timeout SECONDS]"
 	echo "       [--timing MODEL|--ips N]   (machines: config/machines; models: config/timing-models)"
 	echo "       ${0##*/} --machine NAME --check   (is its emulator installed?)"
-	echo "       [--memory MB]              (guest RAM, default 512)"
+	echo "       [--memory MB]              (guest RAM, default: the machine's)"
 	echo "  exit: 0 PLE-DONE seen, 2 no marker, 3 timeout, 4 panic/BUG/Oops, 5 no bochs"
 }
 
 bad_usage() { usage >&2; die "$*"; }
 
 parse_args() {
-	DISK="" LOG="" TIMEOUT=600 MACHINE="" TIMING="" MEMORY=512 CHECK=""
+	DISK="" LOG="" TIMEOUT=600 MACHINE="" TIMING="" MEMORY="" CHECK=""
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		-h | --help) usage; exit 0 ;;
@@ -77,9 +77,12 @@ parse_args() {
 	done
 	[[ -n $CHECK || (-n $DISK && -n $LOG) ]] || bad_usage "--disk and --log are required"
 	[[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || bad_usage "--timeout must be a positive number of seconds"
-	[[ $MEMORY =~ ^[1-9][0-9]*$ ]] || bad_usage "--memory must be a number of MB"
 	[[ -n $MACHINE ]] || bad_usage "--machine is required: one of $(machine_names) (config/machines)"
 	machine_check "$MACHINE"
+	[[ $(machine_field "$MACHINE" emulator) == bochs-* ]] ||
+		die "machine $MACHINE runs on QEMU: scripts/boot-qemu.sh boots it"
+	[[ -n $MEMORY ]] || MEMORY=$(machine_field "$MACHINE" memory)
+	[[ $MEMORY =~ ^[1-9][0-9]*$ ]] || bad_usage "--memory must be a number of MB"
 	CPU_MODEL=$(machine_field "$MACHINE" cpu)
 	[[ -n $TIMING ]] || TIMING=$(machine_field "$MACHINE" timing)
 	IPS=$(timing_ips "$TIMING")
@@ -131,7 +134,7 @@ write_config() {
 	cat >"$WORK/bochsrc" <<-EOF
 		romimage: file="$BIOS", options=fastboot
 		vgaromimage: file="$VGABIOS"
-		cpu: model=$CPU_MODEL, count=1, ips=$IPS
+		cpu: model=$CPU_MODEL, count=$(machine_field "$MACHINE" vcpus), ips=$IPS
 		memory: guest=$MEMORY, host=$MEMORY
 		clock: sync=none
 		boot: disk
