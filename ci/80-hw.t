@@ -7,7 +7,8 @@
 # skips for want of PauseFilter, and kvm_binary_stats_test, which passes,
 # with no kernel complaint; a hw machine this host cannot run says why in
 # one line and never boots (exit 5); the report marks it "not run on
-# hardware: <reason>"; a hung QEMU guest is killed on timeout.  Without
+# hardware: <reason>"; --log judges a saved log; a hung QEMU guest is
+# killed on timeout.  Without
 # qemu-system-x86 every point skips, naming the package.
 # shellcheck disable=SC2317 # the functions run through check()
 set -euo pipefail
@@ -17,7 +18,7 @@ set -euo pipefail
 . "$(dirname "$0")/../scripts/emu.sh"
 
 HW_MACHINES="hw-zen hw-count-only"
-plan 9
+plan 10
 if reason=$(emulator_missing tcg-svm); then skip_all "$reason"; fi
 patched=$("$REPO_DIR/scripts/build.sh" patched) || bail "the patched kernel does not build"
 ensure_selftests >/dev/null 2>&1 || bail "the KVM selftests do not build"
@@ -91,6 +92,19 @@ for m in $HW_MACHINES; do
 	fi
 done
 check "the report marks the hw rows not run on hardware with the reason, has tcg-svm's table, no Tested-by:" report_rows
+
+# --log FILE: a saved passing log gets a Tested-by: line, a failing one
+# a FAILED verdict naming the test and none.
+log_mode() {
+	local d=$REPO_DIR/ci/testdata/guestlog
+	"$REPO_DIR/scripts/hw-report.sh" --log "$d/pass.log" --out "$LOG_DIR/hw-log-pass.txt" >/dev/null
+	"$REPO_DIR/scripts/hw-report.sh" --log "$d/fail.log" --out "$LOG_DIR/hw-log-fail.txt" >/dev/null
+	grep -qx 'verdict: passed' "$LOG_DIR/hw-log-pass.txt"
+	grep -q '^Tested-by: .*pause_loop_exit_test ok$' "$LOG_DIR/hw-log-pass.txt"
+	grep -q '^verdict: FAILED: kvm:pause_loop_exit_test: fail: ' "$LOG_DIR/hw-log-fail.txt"
+	if grep '^Tested-by:' "$LOG_DIR/hw-log-fail.txt"; then return 1; fi
+}
+check "hw-report.sh --log judges a saved kselftest log: Tested-by: only for a pass" log_mode
 
 # A guest that never finishes: PID 1 is a shell waiting on the console.
 hang() {
