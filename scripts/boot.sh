@@ -91,7 +91,7 @@ parse_args() {
 	[[ -d $(dirname "$LOG") ]] || die "log directory '$(dirname "$LOG")' does not exist"
 	DISK=$(cd "$(dirname "$DISK")" && pwd)/$(basename "$DISK")
 	LOG=$(cd "$(dirname "$LOG")" && pwd)/$(basename "$LOG")
-	BXLOG=$LOG.bochs
+	BXLOG=$LOG.bochs EMU_LOG=$LOG.bochs
 }
 
 check_bochs() {

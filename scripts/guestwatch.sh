@@ -3,8 +3,8 @@
 # scripts/boot-qemu.sh (QEMU); sourced after scripts/lib.sh.  The caller
 # sets EMU_NAME (for the messages), EMU_PID (the emulator, its own process
 # group leader), LOG (the serial log), TIMEOUT and WORK (its scratch
-# directory, WORK/stderr the emulator's standard error), and defines
-# stop_emulator.  Exit statuses, the same for both boot scripts:
+# directory, WORK/stderr the emulator's standard error), optionally
+# EMU_LOG (the emulator's own log), and defines stop_emulator.  Exit statuses, the same for both boot scripts:
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables are for the scripts that source this
 EXIT_NO_MARKER=2 EXIT_TIMEOUT=3 EXIT_PANIC=4 EXIT_NO_EMULATOR=5
@@ -95,7 +95,7 @@ show_tail() {
 	else
 		echo "(empty: the kernel printed nothing yet)" >&2
 	fi
-	echo "---- end of $LOG ----" >&2
+	echo "---- end of $LOG${EMU_LOG:+ ($EMU_NAME log: $EMU_LOG)} ----" >&2
 }
 
 # kind_of LINE: which of panic/BUG/Oops a matched line is.
