@@ -2,7 +2,7 @@
 # The two commands of README.md.  The cache is $(PLE_CACHE), by default
 # ~/.cache/svm-ple; nothing is built inside the repository.
 
-.PHONY: bench check check-fast demo deps export maintainers
+.PHONY: bench check check-fast demo deps export hw-report maintainers
 
 # Both install what is missing first (quick when nothing is).
 # Two checks at a time: most boot guests two at a time, but each has a
@@ -23,6 +23,11 @@ demo: deps
 # Not a check: what restored pause filtering buys on the count-only CPU.
 bench: deps
 	scripts/bench.sh
+
+# On a real AMD host (QEMU/KVM): the selftests on base and patched, one
+# report file (its path printed last); where the host cannot, says why.
+hw-report: deps
+	scripts/hw-report.sh
 
 deps:
 	scripts/install-deps.sh

@@ -36,17 +36,11 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-EXIT_NO_MARKER=2 EXIT_TIMEOUT=3 EXIT_PANIC=4 EXIT_NO_BOCHS=5
+# shellcheck source=scripts/guestwatch.sh
+source "$(dirname "$0")/guestwatch.sh"
+EMU_NAME=Bochs
 BIOS=/usr/share/bochs/BIOS-bochs-latest
 VGABIOS=/usr/share/bochs/VGABIOS-lgpl-latest
-# The serial log is read by scripts/guestlog.py, the one reader of guest
-# logs; the watchdog greps the live log with its patterns (polling being
-# too frequent for a parse): a fatal kernel report (panic, BUG, Oops), the
-# guest's drain message and its PLE-DONE line (config/init.sh).
-GUESTLOG=$REPO_DIR/scripts/guestlog.py PYTHON=${GUESTLOG_PYTHON:-python3}
-PATTERNS=$("$PYTHON" "$GUESTLOG" pattern fatal drain "done") || die "$PYTHON $GUESTLOG failed"
-{ read -r PANIC_RE; read -r DRAIN_RE; read -r DONE_RE; } <<<"$PATTERNS"
-DONE_GRACE=30 # seconds allowed between PLE-DONE and Bochs' exit
 # Bochs' CPU0 "error" messages (RDMSR 0x1d9, every SVM I/O exit: ~300,000
 # lines, 15 MB per run) are ignored unless PLE_BOCHS_CPU0_ERRORS=report.
 CPU0_ERRORS=${PLE_BOCHS_CPU0_ERRORS:-ignore}
@@ -55,22 +49,14 @@ usage() {
 	echo "usage: ${0##*/} [-h|--help] --machine NAME --disk IMG --log SERIAL.log [--timeout SECONDS]"
 	echo "       [--timing MODEL|--ips N]   (machines: config/machines; models: config/timing-models)"
 	echo "       ${0##*/} --machine NAME --check   (is its emulator installed?)"
-	echo "       [--memory MB]              (guest RAM, default 512)"
+	echo "       [--memory MB]              (guest RAM, default: the machine's)"
 	echo "  exit: 0 PLE-DONE seen, 2 no marker, 3 timeout, 4 panic/BUG/Oops, 5 no bochs"
 }
 
 bad_usage() { usage >&2; die "$*"; }
 
-# fail CODE MESSAGE: like die, with a distinct exit status.
-fail() {
-	local code=$1
-	shift
-	printf '%s: error: %s\n' "${0##*/}" "$*" >&2
-	exit "$code"
-}
-
 parse_args() {
-	DISK="" LOG="" TIMEOUT=600 MACHINE="" TIMING="" MEMORY=512 CHECK=""
+	DISK="" LOG="" TIMEOUT=600 MACHINE="" TIMING="" MEMORY="" CHECK=""
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		-h | --help) usage; exit 0 ;;
@@ -91,9 +77,12 @@ parse_args() {
 	done
 	[[ -n $CHECK || (-n $DISK && -n $LOG) ]] || bad_usage "--disk and --log are required"
 	[[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || bad_usage "--timeout must be a positive number of seconds"
-	[[ $MEMORY =~ ^[1-9][0-9]*$ ]] || bad_usage "--memory must be a number of MB"
 	[[ -n $MACHINE ]] || bad_usage "--machine is required: one of $(machine_names) (config/machines)"
 	machine_check "$MACHINE"
+	[[ $(machine_field "$MACHINE" emulator) == bochs-* ]] ||
+		die "machine $MACHINE runs on QEMU: scripts/boot-qemu.sh boots it"
+	[[ -n $MEMORY ]] || MEMORY=$(machine_field "$MACHINE" memory)
+	[[ $MEMORY =~ ^[1-9][0-9]*$ ]] || bad_usage "--memory must be a number of MB"
 	CPU_MODEL=$(machine_field "$MACHINE" cpu)
 	[[ -n $TIMING ]] || TIMING=$(machine_field "$MACHINE" timing)
 	IPS=$(timing_ips "$TIMING")
@@ -102,18 +91,18 @@ parse_args() {
 	[[ -d $(dirname "$LOG") ]] || die "log directory '$(dirname "$LOG")' does not exist"
 	DISK=$(cd "$(dirname "$DISK")" && pwd)/$(basename "$DISK")
 	LOG=$(cd "$(dirname "$LOG")" && pwd)/$(basename "$LOG")
-	BXLOG=$LOG.bochs
+	BXLOG=$LOG.bochs EMU_LOG=$LOG.bochs
 }
 
 check_bochs() {
 	BOCHS=bochs
 	command -v "$BOCHS" >/dev/null 2>&1 ||
-		fail $EXIT_NO_BOCHS "'$BOCHS' not found: install the Debian package 'bochs'"
+		fail $EXIT_NO_EMULATOR "'$BOCHS' not found: install the Debian package 'bochs'"
 	need_cmd setsid util-linux
 	need_cmd pgrep procps
-	[[ -f $BIOS ]] || fail $EXIT_NO_BOCHS "$BIOS missing: install 'bochsbios'"
+	[[ -f $BIOS ]] || fail $EXIT_NO_EMULATOR "$BIOS missing: install 'bochsbios'"
 	[[ -f $VGABIOS ]] || VGABIOS=/usr/share/vgabios/vgabios.bin
-	[[ -f $VGABIOS ]] || fail $EXIT_NO_BOCHS "no VGA BIOS: install 'vgabios'"
+	[[ -f $VGABIOS ]] || fail $EXIT_NO_EMULATOR "no VGA BIOS: install 'vgabios'"
 	[[ -z $CHECK ]] || exit 0
 	if [[ -e $DISK.lock ]]; then
 		die "$DISK is locked by another Bochs ($DISK.lock); remove the file if stale"
@@ -145,7 +134,7 @@ write_config() {
 	cat >"$WORK/bochsrc" <<-EOF
 		romimage: file="$BIOS", options=fastboot
 		vgaromimage: file="$VGABIOS"
-		cpu: model=$CPU_MODEL, count=1, ips=$IPS
+		cpu: model=$CPU_MODEL, count=$(machine_field "$MACHINE" vcpus), ips=$IPS
 		memory: guest=$MEMORY, host=$MEMORY
 		clock: sync=none
 		boot: disk
@@ -173,17 +162,7 @@ start_bochs() {
 	else
 		setsid "${LAUNCH[@]}" "${cmd[@]}" </dev/null >/dev/null 2>"$WORK/stderr" &
 	fi
-	BX_PID=$!
-}
-
-# exited_within SECONDS: whether the Bochs process (group leader) is gone.
-exited_within() {
-	local i
-	for ((i = 0; i < $1; i++)); do
-		kill -0 "$BX_PID" 2>/dev/null || return 0
-		sleep 1
-	done
-	! kill -0 "$BX_PID" 2>/dev/null
+	EMU_PID=$!
 }
 
 # stop_bochs: bochs-bin ignores SIGTERM, so SIGKILL it (in the term case it
@@ -191,149 +170,38 @@ exited_within() {
 # whole process group (setsid made it Bochs' own) only as a last resort.
 stop_bochs() {
 	local kids
-	kill -0 "$BX_PID" 2>/dev/null || return 0
-	kids=$(pgrep -P "$BX_PID" || true)
+	kill -0 "$EMU_PID" 2>/dev/null || return 0
+	kids=$(pgrep -P "$EMU_PID" || true)
 	# shellcheck disable=SC2086 # one pid per word
-	kill -KILL ${kids:-$BX_PID} 2>/dev/null || true
+	kill -KILL ${kids:-$EMU_PID} 2>/dev/null || true
 	# (bash reports a job killed by a signal as it reaps it: "Killed")
 	{ exited_within 5; } 2>/dev/null && return 0
-	log "Bochs (pid $BX_PID) still there: SIGKILL to its process group"
-	kill -KILL -- "-$BX_PID" 2>/dev/null || true
-}
-
-# wait_for RE SECONDS: wait (while Bochs runs) for RE in the serial log.
-wait_for() {
-	local i
-	for ((i = 0; i < $2; i++)); do
-		grep -qaE -e "$1" "$LOG" && return 0
-		kill -0 "$BX_PID" 2>/dev/null || return 1
-		sleep 1
-	done
-	return 1
-}
-
-# guest_done: the log has a whole "PLE-DONE rc=N" line and a drain message,
-# which the guest prints after it (see config/init.sh): everything the guest
-# wrote before PLE-DONE has been sent, no need to wait for its power-off.
-# (The cheap grep first: the parse runs only once the guest drains.)
-guest_done() {
-	grep -qaE -e "$DRAIN_RE" "$LOG" &&
-		"$PYTHON" "$GUESTLOG" status "$LOG" >/dev/null
-}
-
-# watchdog: sets VERDICT to finished, exited, panic or timeout.
-watchdog() {
-	local start=$SECONDS done_at=""
-	VERDICT=exited
-	while kill -0 "$BX_PID" 2>/dev/null; do
-		if PANIC_LINE=$(grep -m1 -aE -e "$PANIC_RE" "$LOG" | tr -d '\r'); then
-			VERDICT=panic
-			# A BUG/Oops report goes on for a few lines: let it finish.
-			# (After a panic, panic=-1 reboots at once: nothing to wait for.)
-			[[ $PANIC_LINE == *"Kernel panic"* ]] ||
-				wait_for '---\[ end trace' 5 || true
-			return
-		fi
-		if guest_done; then
-			VERDICT=finished
-			return
-		fi
-		if [[ -z $done_at ]] && grep -qaE -e "$DONE_RE" "$LOG"; then
-			done_at=$SECONDS
-		fi
-		if [[ -n $done_at ]] && ((SECONDS - done_at > DONE_GRACE)); then
-			log "PLE-DONE seen but Bochs did not exit within ${DONE_GRACE}s of it"
-			VERDICT=finished
-			return
-		fi
-		if ((SECONDS - start >= TIMEOUT)); then
-			VERDICT=timeout
-			return
-		fi
-		sleep 0.2
-	done
-}
-
-show_tail() {
-	echo "---- last 30 lines of $LOG ----" >&2
-	if [[ -s $LOG ]]; then
-		tail -n 30 "$LOG" | tr -d '\r' >&2
-	else
-		echo "(empty: the kernel printed nothing yet)" >&2
-	fi
-	echo "---- end of $LOG (Bochs log: $BXLOG) ----" >&2
-}
-
-# kind_of LINE: which of panic/BUG/Oops a matched line is.
-kind_of() {
-	case "$1" in
-	*"Kernel panic"*) echo "kernel panic" ;;
-	*BUG*) echo "kernel BUG" ;;
-	*) echo "kernel Oops" ;;
-	esac
-}
-
-conclude() {
-	local status=$1 rc
-	case "$VERDICT" in
-	panic)
-		show_tail
-		fail $EXIT_PANIC "$(kind_of "$PANIC_LINE") after $ELAPSED s: '$PANIC_LINE' (Bochs killed)" ;;
-	timeout)
-		show_tail
-		fail $EXIT_TIMEOUT "timeout: no PLE-DONE within $TIMEOUT s, guest hung (Bochs killed)" ;;
-	esac
-	rc=$("$PYTHON" "$GUESTLOG" status "$LOG") && rc=${rc#rc=} || rc=""
-	if [[ -n $rc ]]; then
-		if [[ $VERDICT == finished ]]; then
-			log "PLE-DONE rc=$rc after $ELAPSED s (log complete, Bochs stopped)"
-		else
-			log "PLE-DONE rc=$rc after $ELAPSED s (Bochs exit status $status; 1 = guest power-off)"
-		fi
-		exit 0
-	fi
-	show_tail
-	[[ ! -s $WORK/stderr ]] || tail -n 5 "$WORK/stderr" >&2
-	fail $EXIT_NO_MARKER "Bochs exited (status $status) after $ELAPSED s without the PLE-DONE marker"
+	log "Bochs (pid $EMU_PID) still there: SIGKILL to its process group"
+	kill -KILL -- "-$EMU_PID" 2>/dev/null || true
 }
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
-	[[ -z ${BX_PID:-} ]] || stop_bochs
+	[[ -z ${EMU_PID:-} ]] || stop_bochs
 	# A killed Bochs leaves its lock file behind: it is ours.
-	[[ -z ${BX_PID:-} ]] || rm -f "$DISK.lock"
+	[[ -z ${STARTED:-} ]] || rm -f "$DISK.lock"
 	[[ -z ${WORK:-} ]] || rm -rf "$WORK"
 }
 
-# The guest's init restarts a stalled UART with console messages (see
-# config/init.sh), which can land in the middle of a line of test output:
-# take them out, so that the log reads as the guest wrote it.
-unsplice_drain_messages() {
-	if [[ -f $LOG ]]; then
-		"$PYTHON" "$GUESTLOG" unsplice "$LOG" ||
-			log "warning: could not take the drain messages out of $LOG"
-	fi
-}
+# shellcheck disable=SC2317 # called by watch_guest (guestwatch.sh)
+stop_emulator() { stop_bochs; }
 
 main() {
-	local status=0 t0
 	parse_args "$@"
 	check_bochs
 	pick_display
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/ple-boot.XXXXXX")
 	trap cleanup EXIT
 	write_config
-	t0=$SECONDS
 	start_bochs
-	log "Bochs pid $BX_PID, machine $MACHINE ($CPU_MODEL), $TIMING (ips $IPS) (${DISPLAY_LINE#display_library: }), timeout ${TIMEOUT}s, serial log $LOG"
-	watchdog
-	stop_bochs
-	{ wait "$BX_PID"; } 2>/dev/null || status=$?
-	ELAPSED=$((SECONDS - t0))
-	rm -f "$DISK.lock"
-	BX_PID=""
-	unsplice_drain_messages
-	conclude "$status"
+	STARTED=1
+	log "Bochs pid $EMU_PID, machine $MACHINE ($CPU_MODEL), $TIMING (ips $IPS) (${DISPLAY_LINE#display_library: }), timeout ${TIMEOUT}s, serial log $LOG"
+	watch_guest
 }
 
 main "$@"

@@ -56,13 +56,14 @@ THRESHOLD_SKIP="threshold mode: no Debian emulator has PFThreshold that boots ou
 # no emulator runs (zen); fails for the others.
 unavailable() { [ "$1" = zen ] && echo "$THRESHOLD_SKIP"; }
 
-# emulator_missing MACHINE...: succeeds, printing boot.sh's one-line
-# error (which package to install), when a machine's emulator or BIOS is
-# missing; the checks that boot skip with it.
+# emulator_missing MACHINE...: succeeds, printing the boot script's
+# one-line error (which package to install; for a QEMU/KVM machine, what
+# this host lacks), when a machine's emulator or BIOS is missing or it
+# cannot run here; the checks that boot skip with it.
 emulator_missing() {
 	local m out
 	for m in "$@"; do
-		out=$("$REPO_DIR/scripts/boot.sh" --machine "$m" --check 2>&1) || {
+		out=$("$(machine_boot "$m")" --machine "$m" --check 2>&1) || {
 			echo "${out##*error: }"; return 0; }
 	done
 	return 1

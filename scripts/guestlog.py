@@ -44,6 +44,8 @@ it ends in a newline, a test with a header and no result line is "none".
 Command line (TEST is COLLECTION:NAME or NAME, e.g. kvm:pause_loop_exit_test):
 
   result LOG TEST            ok, fail, skip, xfail or none (not run, or cut)
+  results LOG                every test of the log, one a line: its result
+                             (the worst of its runs), a tab, COLLECTION:NAME
   tally LOG TEST             runs=N ok=N fail=N skip=N xfail=N none=N: the
                              results of TEST's runs (ple.repeat=N runs it N
                              times)
@@ -487,6 +489,8 @@ def main(argv=None):
     p = sub.add_parser("complaints", help="the kernel's complaint lines")
     p.add_argument("--fatal", action="store_true", help="panic, BUG, Oops only")
     p.add_argument("log")
+    p = sub.add_parser("results", help="every test: result, tab, test")
+    p.add_argument("log")
     p = sub.add_parser("status", help="rc=N (PLE-DONE), panic or none")
     p.add_argument("log")
     p = sub.add_parser("pattern", help="EREs of lines, one per line")
@@ -517,6 +521,9 @@ def main(argv=None):
         return 2
     if a.cmd == "result":
         print(log.result(a.test))
+    elif a.cmd == "results":
+        for key in dict.fromkeys(t.key for t in log.tests):
+            print("%s\t%s" % (log.result(key), key))
     elif a.cmd == "tally":
         runs = [t.result for t in log.find(a.test)]
         print("runs=%d " % len(runs) + " ".join(

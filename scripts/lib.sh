@@ -104,14 +104,14 @@ machine_rows() {
 # machine_names: the machines' names, space separated.
 machine_names() { machine_rows | cut -d'|' -f1 | paste -sd' '; }
 
-# machine_field NAME FIELD: one field (emulator, cpu, args, timing, kvm,
-# hw) of machine NAME, "" for "-"; an unknown machine is an error naming
-# the valid ones.
+# machine_field NAME FIELD: one field (emulator, cpu, args, timing, vcpus,
+# memory, kvm, hw) of machine NAME, "" for "-"; an unknown machine is an
+# error naming the valid ones.
 machine_field() {
 	local col row value
 	case "$2" in
 	emulator) col=2 ;; cpu) col=3 ;; args) col=4 ;; timing) col=5 ;;
-	kvm) col=6 ;; hw) col=7 ;;
+	vcpus) col=6 ;; memory) col=7 ;; kvm) col=8 ;; hw) col=9 ;;
 	*) die "machine_field: no field '$2'" ;;
 	esac
 	row=$(machine_rows | awk -F'|' -v m="$1" '$1 == m')
@@ -120,13 +120,37 @@ machine_field() {
 	[ "$value" = - ] || echo "$value"
 }
 
+# The emulators the scripts run (config/machines' emulator column), each
+# with the script that boots its machines.
+EMULATORS="bochs-2.7 qemu-kvm qemu-tcg"
+
 # machine_check NAME: machine NAME exists and its emulator is one the
-# scripts run (Debian 12's Bochs 2.7 only).
+# scripts run (EMULATORS).
 machine_check() {
 	local emu
 	emu=$(machine_field "$1" emulator) || exit 1
-	[ "$emu" = bochs-2.7 ] ||
-		die "machine '$1' runs on '$emu', which the scripts do not implement (only bochs-2.7)"
+	case " $EMULATORS " in
+	*" $emu "*) ;;
+	*) die "machine '$1' runs on '$emu', which the scripts do not implement (only: $EMULATORS)" ;;
+	esac
+}
+
+# machine_boot NAME: the script that boots machine NAME: boot.sh (Bochs, a
+# disk image) or boot-qemu.sh (QEMU, -kernel and -initrd).
+machine_boot() {
+	case "$(machine_field "$1" emulator)" in
+	qemu-*) echo "$REPO_DIR/scripts/boot-qemu.sh" ;;
+	*) echo "$REPO_DIR/scripts/boot.sh" ;;
+	esac
+}
+
+# kernel_cmdline ARGS: the guest kernel's command line, whatever boots it
+# (mkdisk.sh's syslinux.cfg, boot-qemu.sh's -append): the serial console
+# at 115200 baud (at the default 9600 the emulated UART spends ~1 ms of
+# guest time per byte), early printk there too, a panic stops the guest
+# at once; then ARGS (the machine's, then the caller's).
+kernel_cmdline() {
+	echo "console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 panic=-1 quiet${1:+ $1}"
 }
 
 # timing_ips MODEL: the Bochs ips of a timing model of config/timing-models,

@@ -7,22 +7,19 @@
 # (mkfs.fat -C, mcopy, syslinux --install) for Bochs' `boot: disk`.
 # The size is a whole number of 16-head/63-sector cylinders (504 KiB each)
 # so that Bochs' automatic geometry matches the image exactly.
-# Kernel command line: console=ttyS0,115200 earlyprintk=serial,ttyS0,115200
-# panic=-1 quiet
-# followed by the --append parameters (115200 baud: at the default 9600 the
-# emulated UART spends ~1 ms of guest time per byte).  What a machine needs
+# Kernel command line: kernel_cmdline of scripts/lib.sh (the serial
+# console...) followed by the --append parameters.  What a machine needs
 # (e.g. clearcpuid=mwaitx) is its own, in config/machines: run-guest.sh
 # puts it in --append.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-BASE_APPEND="console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 panic=-1 quiet"
 CYL_KIB=504 # 16 heads * 63 sectors * 512 bytes
 
 usage() {
 	echo "usage: ${0##*/} [-h|--help] --kernel BZIMAGE --initrd CPIO [--append \"params\"] OUT.img"
-	echo "  kernel command line: $BASE_APPEND + --append"
+	echo "  kernel command line: $(kernel_cmdline) + --append"
 }
 
 bad_usage() { usage >&2; die "$*"; }
@@ -80,7 +77,7 @@ write_cfg() {
 		"LABEL linux" \
 		"  KERNEL bzimage" \
 		"  INITRD initrd" \
-		"  APPEND $BASE_APPEND${APPEND:+ $APPEND}" >"$1"
+		"  APPEND $(kernel_cmdline "$APPEND")" >"$1"
 }
 
 main() {
@@ -101,7 +98,7 @@ main() {
 	mcopy -i "$tmp" "$cfg" ::/syslinux.cfg || die "mcopy of syslinux.cfg failed"
 	syslinux --install "$tmp" || die "syslinux --install failed on $tmp"
 	mv -f "$tmp" "$OUTPUT"
-	log "$OUTPUT: append='$BASE_APPEND${APPEND:+ $APPEND}'"
+	log "$OUTPUT: append='$(kernel_cmdline "$APPEND")'"
 }
 
 main "$@"

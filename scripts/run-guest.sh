@@ -12,9 +12,11 @@
 # --extra DIR goes to mkinitramfs.sh (a tree copied into the initramfs;
 # alone, without --selftests and --tests: KVM-unit-tests' KUT mode), and
 # --memory to boot.sh (the guest's RAM, default 512 MB).
-# mkinitramfs.sh + mkdisk.sh + boot.sh, with the initramfs and the disk
-# image in a temporary directory removed on exit.  Exits with boot.sh's
-# status (0: PLE-DONE seen; 2 no marker, 3 timeout, 4 panic, 5 no bochs).
+# mkinitramfs.sh + mkdisk.sh + boot.sh for a Bochs machine, mkinitramfs.sh +
+# boot-qemu.sh for a QEMU one (config/machines' emulator column), with the
+# initramfs and the disk image in a temporary directory removed on exit.
+# Exits with the boot script's status (0: PLE-DONE seen; 2 no marker,
+# 3 timeout, 4 panic, 5 emulator missing or machine unavailable).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -68,6 +70,22 @@ parse_args() {
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() { [[ -z ${WORK:-} ]] || rm -rf "$WORK"; }
 
+# boot_bochs: the initramfs on a disk image (mkdisk.sh), booted by boot.sh.
+boot_bochs() {
+	"$HERE/mkdisk.sh" --kernel "$KERNEL" --initrd "$WORK/initrd.cpio" \
+		--append "$MACHINE_ARGS${APPEND:+ $APPEND}" "$WORK/disk.img"
+	"$HERE/boot.sh" --disk "$WORK/disk.img" --log "$LOG" --timeout "$TIMEOUT" \
+		--machine "$MACHINE" ${TIMING:+--timing "$TIMING"} ${MEMORY:+--memory "$MEMORY"}
+}
+
+# boot_qemu: kernel and initramfs straight to boot-qemu.sh (no disk; no
+# timing model: QEMU runs at the host's speed).
+boot_qemu() {
+	[[ -z $TIMING ]] || die "machine $MACHINE runs on QEMU: --timing is for Bochs machines"
+	"$HERE/boot-qemu.sh" --machine "$MACHINE" --kernel "$KERNEL" --initrd "$WORK/initrd.cpio" \
+		--append "$APPEND" --log "$LOG" --timeout "$TIMEOUT" ${MEMORY:+--memory "$MEMORY"}
+}
+
 main() {
 	local rc=0
 	parse_args "$@"
@@ -75,10 +93,10 @@ main() {
 	trap cleanup EXIT
 	"$HERE/mkinitramfs.sh" ${KSFT:+--selftests "$KSFT"} ${TESTS:+--tests "$TESTS"} \
 		${EXTRA:+--extra "$EXTRA"} "$WORK/initrd.cpio"
-	"$HERE/mkdisk.sh" --kernel "$KERNEL" --initrd "$WORK/initrd.cpio" \
-		--append "$MACHINE_ARGS${APPEND:+ $APPEND}" "$WORK/disk.img"
-	"$HERE/boot.sh" --disk "$WORK/disk.img" --log "$LOG" --timeout "$TIMEOUT" \
-		--machine "$MACHINE" ${TIMING:+--timing "$TIMING"} ${MEMORY:+--memory "$MEMORY"} || rc=$?
+	case "$(machine_field "$MACHINE" emulator)" in
+	qemu-*) boot_qemu || rc=$? ;;
+	*) boot_bochs || rc=$? ;;
+	esac
 	exit "$rc"
 }
 
