@@ -215,6 +215,8 @@ def summarize(runs):
         except ValueError:
             raise BenchError("ips %r of %s is not a number" % (ips, path)) from None
         records += read_run(cpu, phase, ips, boot, path)
+    if not any(r["cpu"] == VERDICT_CPU for r in records):
+        raise BenchError("no run on the %s machine, whose figures the verdict weighs" % VERDICT_CPU)
     missing = expected(records)
     if missing:
         raise BenchError("%d bench record(s) missing:\n  %s" % (len(missing), "\n  ".join(missing)))
