@@ -12,10 +12,11 @@ check: deps
 	prove -v --timer -j2 ci/*.t
 
 # The checks that need no kernel, no base tree and no Bochs: lint, the
-# check layer, the guest-log reader on saved logs.  Under a minute.
+# check layer, the guest-log reader and the bench's analysis on saved
+# logs.  Under a minute.
 # (ci/10-series.t is left out: it needs the base tree, a 166 MB download.)
 check-fast: deps
-	prove -v --timer ci/00-tap.t ci/01-lint.t ci/05-guestlog.t
+	prove -v --timer ci/00-tap.t ci/01-lint.t ci/05-guestlog.t ci/06-benchlog.t
 
 demo: deps
 	scripts/demo.sh

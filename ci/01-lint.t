@@ -3,7 +3,7 @@
 # Lint, with no kernel: shellcheck -x is silent on every bash script
 # (scripts/*.sh, ci/*.t, ci/tap.sh); the guest's /init (config/init.sh,
 # busybox sh) parses with sh -n and is silent under shellcheck -s sh; the
-# Python module compiles and pyflakes (Debian's pyflakes3) has nothing to
+# Python modules compile and pyflakes (Debian's pyflakes3) has nothing to
 # say.  A few seconds.
 # shellcheck disable=SC2317 # the functions run through check()
 set -euo pipefail
@@ -12,7 +12,7 @@ set -euo pipefail
 
 cd "$REPO_DIR"
 BASH_SCRIPTS=(scripts/*.sh ci/*.t ci/tap.sh)
-PYTHON=(scripts/guestlog.py)
+PYTHON=(scripts/guestlog.py scripts/benchlog.py)
 
 plan 4
 command -v shellcheck >/dev/null 2>&1 || bail "shellcheck not found: apt-get install shellcheck"
