@@ -44,16 +44,19 @@ check "pause_loop_exit_test passes on the patched kernel" ple_ok
 
 # Every case runs (none skips) at this timing.
 all_cases_ok() {
-	guestlog subtests "$LOG_DIR/patched.log" "$PLE_TEST"
-	[ "$(guestlog subtests "$LOG_DIR/patched.log" "$PLE_TEST" | grep -c '^ok')" -eq 4 ]
+	local cases
+	cases=$(guestlog subtests "$LOG_DIR/patched.log" "$PLE_TEST")
+	echo "$cases"
+	[ "$(grep -c '^ok' <<<"$cases")" -eq 4 ]
 }
 check "every case of pause_loop_exit_test passes on the patched kernel" all_cases_ok
 
 base_fails_for_the_bug() {
-	guestlog subtests "$LOG_DIR/base.log" "$PLE_TEST"
+	local cases
+	cases=$(guestlog subtests "$LOG_DIR/base.log" "$PLE_TEST")
+	echo "$cases"
 	[ "$(result "$LOG_DIR/base.log" "$PLE_TEST")" = fail ] &&
-		guestlog subtests "$LOG_DIR/base.log" "$PLE_TEST" |
-		grep -q '^fail	PAUSE exits: 15000 PAUSEs from count 3000: 0 PAUSE exits'
+		grep -q '^fail	PAUSE exits: 15000 PAUSEs from count 3000: 0 PAUSE exits' <<<"$cases"
 }
 check "pause_loop_exit_test fails on the base: no PAUSE exit in 15,000 PAUSEs" base_fails_for_the_bug
 
