@@ -7,7 +7,7 @@
 # Both install what is missing first (quick when nothing is).
 # Two checks at a time: most boot guests two at a time, but each has a
 # stretch on one CPU (builds, set-up, the verdicts); what they share in
-# the cache is locked (cache_lock, scripts/lib.sh).
+# the cache is locked (cache_lock, scripts/lib/common.sh).
 check: deps
 	prove -v --timer -j2 ci/*.t
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Lint, with no kernel: shellcheck -x is silent on every bash script
-# (scripts/*.sh, ci/*.t, ci/tap.sh); the guest's /init (config/init.sh,
+# (scripts/*.sh, scripts/*/*.sh, ci/*.t, ci/tap.sh); the guest's /init (config/init.sh,
 # busybox sh) parses with sh -n and is silent under shellcheck -s sh; the
 # Python modules compile and pyflakes (Debian's pyflakes3) has nothing to
 # say.  A few seconds.
@@ -11,13 +11,13 @@ set -euo pipefail
 . "$(dirname "$0")/tap.sh"
 
 cd "$REPO_DIR"
-BASH_SCRIPTS=(scripts/*.sh ci/*.t ci/tap.sh)
-PYTHON=(scripts/guestlog.py scripts/benchlog.py)
+BASH_SCRIPTS=(scripts/*.sh scripts/*/*.sh ci/*.t ci/tap.sh)
+PYTHON=(scripts/read/*.py)
 
 plan 4
 command -v shellcheck >/dev/null 2>&1 || bail "shellcheck not found: apt-get install shellcheck"
 
-check "shellcheck -x is silent on ${#BASH_SCRIPTS[@]} bash scripts (scripts/*.sh, ci/*.t, ci/tap.sh)" \
+check "shellcheck -x is silent on ${#BASH_SCRIPTS[@]} bash scripts (scripts/, ci/)" \
 	shellcheck -x "${BASH_SCRIPTS[@]}"
 
 init_sh() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# The one reader of guest serial logs (scripts/guestlog.py), on saved logs
+# The one reader of guest serial logs (scripts/read/guestlog.py), on saved logs
 # (ci/testdata/guestlog/*.log, CRLF as the serial console writes them): a
 # pass, a fail with its assertion, a whole-test skip and subtest skips, the
 # probe's and a benchmark's figures, a panic, a WARN with UBSAN, a hang
@@ -18,7 +18,7 @@ D=$REPO_DIR/ci/testdata/guestlog
 PLE=kvm:pause_loop_exit_test
 # The interpreter behind python3 (not a pyenv shim: ~10x faster to start).
 PY=$(python3 -c 'import sys; print(sys.executable)')
-gl() { "$PY" "$REPO_DIR/scripts/guestlog.py" "$@"; }
+gl() { "$PY" "$REPO_DIR/scripts/read/guestlog.py" "$@"; }
 # fails CMD...: CMD fails (a "! CMD" line in a body would not fail it).
 fails() { ! "$@"; }
 # is WANT CMD...: CMD prints exactly WANT (shown when it does not).
@@ -155,7 +155,7 @@ nobuild() {
 check "a log with no guest output: not run, and what it says instead" nobuild
 
 live_patterns() {
-	# boot.sh's watchdog greps the raw log with the module's patterns.
+	# boot-bochs.sh's watchdog greps the raw log with the module's patterns.
 	is "$D/panic.log" grep -lE -e "$(gl pattern fatal)" "${logs[@]}"
 	is "$D/panic.log
 $D/warn.log" grep -lE -e "$(gl pattern complaint)" "${logs[@]}"
@@ -165,7 +165,7 @@ check "pattern fatal/complaint, as grep -E over the raw logs, find what the pars
 live_done() {
 	local f want=""
 	# PLE-DONE: every log with a status but split.log, where a drain
-	# message cuts the line (boot.sh waits for the drain, then parses).
+	# message cuts the line (boot-bochs.sh waits for the drain, then parses).
 	for f in "${logs[@]}"; do
 		[ "$f" = "$D/split.log" ] || ! gl status "$f" >/dev/null || want+="${want:+$'\n'}$f"
 	done
@@ -217,10 +217,10 @@ only_reader() {
 	# live in the module only (project issue 9).
 	local hits
 	hits=$(grep -rnE "'\^# # PLE|\^\(# \)\+PLE|ok \[0-9\]\+ selftests" \
-		"$REPO_DIR/scripts" "$REPO_DIR/ci" | grep -v '^[^:]*/scripts/guestlog.py:' || true)
+		"$REPO_DIR/scripts" "$REPO_DIR/ci" | grep -v '^[^:]*/scripts/read/guestlog.py:' || true)
 	echo "$hits"
 	[ -z "$hits" ]
 }
-check "no script or check but scripts/guestlog.py parses the runner's lines" only_reader
+check "no script or check but scripts/read/guestlog.py parses the runner's lines" only_reader
 
 done_testing

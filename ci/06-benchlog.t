@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# make bench's analysis (scripts/benchlog.py) on the saved serial logs of
+# make bench's analysis (scripts/read/benchlog.py) on the saved serial logs of
 # one scripts/bench.sh --short run (ci/testdata/bench/*.log, CRLF as the
 # serial console writes them): the JSON summary, the tables, the plot
 # data, the verdict and the last line are those saved next to them; a log
@@ -19,7 +19,7 @@ GROWING=$D/bench-short-count-only-k10-3.2ghz-growing.log
 FIXED=$D/bench-short-count-only-k10-3.2ghz-fixed.log
 # The interpreter behind python3 (not a pyenv shim: ~10x faster to start).
 PY=$(python3 -c 'import sys; print(sys.executable)')
-bl() { "$PY" "$REPO_DIR/scripts/benchlog.py" "$@"; }
+bl() { "$PY" "$REPO_DIR/scripts/read/benchlog.py" "$@"; }
 # runs GROWING_LOG FIXED_LOG: the --run arguments bench.sh gives for them.
 runs() {
 	echo --run count-only k10-3.2ghz 2400000000 growing "$1"
@@ -122,9 +122,9 @@ one_owner() {
 	hits=$(grep -rlE 'growing window \(default\)|fixed window \(3000\)|cyc_p9[0]' \
 		"$REPO_DIR/scripts" "$REPO_DIR/ci"/*.t || true)
 	echo "$hits"
-	[ "$hits" = "$REPO_DIR/scripts/benchlog.py" ]
+	[ "$hits" = "$REPO_DIR/scripts/read/benchlog.py" ]
 	[ "$(grep -c awk "$REPO_DIR/scripts/bench.sh")" -eq 0 ]
 }
-check "the bench's labels and fields are defined in scripts/benchlog.py only; no awk in bench.sh" one_owner
+check "the bench's labels and fields are defined in scripts/read/benchlog.py only; no awk in bench.sh" one_owner
 
 done_testing

@@ -12,8 +12,8 @@ set -euo pipefail
 . "$REPO_DIR/scripts/export-series.sh"
 
 plan 8
-"$REPO_DIR/scripts/get-base.sh" >/dev/null || bail "no base tree"
-if tree=$("$REPO_DIR/scripts/apply-series.sh" patched 2>/tmp/ple-am.$$); then
+"$REPO_DIR/scripts/build/get-base.sh" >/dev/null || bail "no base tree"
+if tree=$("$REPO_DIR/scripts/build/apply-series.sh" patched 2>/tmp/ple-am.$$); then
 	ok "the series applies with git am on $(git -C "$BASE_GIT" log -1 --format=%s base)"
 else
 	not_ok "the series applies with git am"; diag "$(cat /tmp/ple-am.$$)"
@@ -114,7 +114,7 @@ b4_roundtrip() {
 	# commit anyway), from the base: a checkout of the few files the series
 	# touches, not of a whole new tree; then back to where it was.
 	cache_lock v-walk
-	wt=$("$REPO_DIR/scripts/apply-series.sh" walk 2>/dev/null) || { rm -rf "$tmp"; return 1; }
+	wt=$("$REPO_DIR/scripts/build/apply-series.sh" walk 2>/dev/null) || { rm -rf "$tmp"; return 1; }
 	want=$(git -C "$tree" rev-parse 'HEAD^{tree}')
 	branch=$(git -C "$wt" symbolic-ref -q --short HEAD) || branch=$(git -C "$wt" rev-parse HEAD)
 	git -C "$wt" checkout -q --detach base

@@ -13,13 +13,13 @@ plan $((nr + 3))
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-check "the base kernel builds (bzImage)" "$REPO_DIR/scripts/build.sh" base
-check "the patched kernel builds (bzImage)" "$REPO_DIR/scripts/build.sh" patched
+check "the base kernel builds (bzImage)" "$REPO_DIR/scripts/build/build.sh" base
+check "the patched kernel builds (bzImage)" "$REPO_DIR/scripts/build/build.sh" patched
 
-# The walk (scripts/walk-series.sh): a work tree of its own, from the base
+# The walk (scripts/build/walk-series.sh): a work tree of its own, from the base
 # to the last patch, configured like the patched kernel; results are kept
 # by the hash of their inputs, so a second run compiles nothing.
-WALK=$REPO_DIR/scripts/walk-series.sh
+WALK=$REPO_DIR/scripts/build/walk-series.sh
 # The walk's tree is this check's from setup to finish (ci/10 borrows it).
 cache_lock v-walk
 "$WALK" setup >/dev/null || bail "the walk's work tree cannot be set up"

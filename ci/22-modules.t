@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The build matrix KVM x86 asks of every patch (maintainer-kvm-x86.rst,
 # "Testing"): KVM_INTEL=m KVM_AMD=m KVM_WERROR=y on x86_64_defconfig, with
-# KVM_SMM, KVM_XEN and PROVE_LOCKING on, and off (scripts/build-modules.sh).
+# KVM_SMM, KVM_XEN and PROVE_LOCKING on, and off (scripts/build/build-modules.sh).
 # One test point per (base or patch, config): it builds, kvm.ko, kvm-amd.ko
 # and kvm-intel.ko link, and no warning the base does not have.  Results
 # are kept by their inputs: a second run compiles nothing.
@@ -18,13 +18,13 @@ plan "$points"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ple-modules.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 rc=0
-"$REPO_DIR/scripts/build-modules.sh" --summary "$tmp/summary" \
+"$REPO_DIR/scripts/build/build-modules.sh" --summary "$tmp/summary" \
 	>"$tmp/matrix" 2>"$tmp/log" || rc=$?
 # 0: all clean, 1: a patch is not, 2: the base is not; anything else, or
 # a summary short of a cell, is the script failing before its matrix.
 if [ "$rc" -gt 2 ] || [ "$(wc -l <"$tmp/summary" 2>/dev/null || echo 0)" -ne "$points" ]; then
 	diag "$(tail -n 40 "$tmp/log")"
-	bail "scripts/build-modules.sh failed before its matrix (status $rc)"
+	bail "scripts/build/build-modules.sh failed before its matrix (status $rc)"
 fi
 diag "$(grep -E 'kept from|building|make status|generating' "$tmp/log" || true)" "" "$(cat "$tmp/matrix")"
 

@@ -25,8 +25,9 @@
 set -euo pipefail
 # shellcheck source=ci/tap.sh
 . "$(dirname "$0")/tap.sh"
-# shellcheck source=scripts/emu.sh
-. "$(dirname "$0")/../scripts/emu.sh"
+# shellcheck source=scripts/lib/guests.sh
+. "$(dirname "$0")/../scripts/lib/guests.sh"
+guests_init
 
 PROBE=kvm:ple_probe
 # name | machine | timing | kernel | params
@@ -46,15 +47,24 @@ MODELS=(k10 bobcat zen2 zen5 intel)
 plan $((2 * ${#MODELS[@]} + 5))
 if reason=$(emulator_missing count-only intel); then skip_all "$reason"; fi
 # shellcheck disable=SC2034 # read as ${!kernel}
-patched=$("$REPO_DIR/scripts/build.sh" patched) || bail "the patched kernel does not build"
+patched=$("$REPO_DIR/scripts/build/build.sh" patched) || bail "the patched kernel does not build"
 # shellcheck disable=SC2034 # read as ${!kernel}
-base=$("$REPO_DIR/scripts/build.sh" base) || bail "the base kernel does not build"
+base=$("$REPO_DIR/scripts/build/build.sh" base) || bail "the base kernel does not build"
 ensure_selftests >/dev/null 2>&1 || bail "the KVM selftests or the probe do not build"
-for b in "${BOOTS[@]}"; do
-	IFS='|' read -r name machine timing kernel params <<<"$b"
-	guest_bg "probe-$name" "${!kernel}" "$PROBE" "$params" "$machine" "$timing"
-done
-wait || true
+# DIR[NAME]: the boot directory of row NAME.
+declare -A DIR
+specs() {
+	local b name machine timing kernel params
+	for b in "${BOOTS[@]}"; do
+		IFS='|' read -r name machine timing kernel params <<<"$b"
+		boot_spec "$kernel" "${!kernel}" "$machine" "$timing" "$params" "$PROBE"
+	done
+}
+i=0
+while read -r dir; do
+	DIR[${BOOTS[$i]%%|*}]=$dir
+	i=$((i + 1))
+done < <(specs | run_guests calibration)
 
 # field NAME: a boot's field (machine, timing, kernel, params).
 field() {
@@ -68,7 +78,7 @@ field() {
 
 # probe NAME MEASUREMENT KEY: a figure of the probe's run NAME.
 probe() {
-	guestlog lines "$LOG_DIR/probe-$1.log" PROBE "$PROBE" |
+	guestlog lines "${DIR[$1]}" PROBE "$PROBE" |
 		sed -n "s/^PROBE: $2: .*\<$3=\([0-9.]*\).*/\1/p" | head -n 1
 }
 
@@ -90,7 +100,7 @@ for n in "${MODELS[@]}"; do
 		interrupts "$n"
 done
 
-skip "(b) $THRESHOLD_SKIP"
+skip "(b) $(unavailable zen)"
 
 # on_schedule NAME: 100,000 PAUSEs from the base window of 3000, threshold
 # 0 (count-only): 5 PAUSE exits undisturbed (3001 + 6001 + 12001 + 24001 +
@@ -136,14 +146,15 @@ done
 for b in "${BOOTS[@]}"; do
 	IFS='|' read -r name machine timing kernel params <<<"$b"
 	diag "$name ($machine, $timing, $kernel${params:+, $params}):"
-	diag "$(guestlog lines "$LOG_DIR/probe-$name.log" PROBE "$PROBE" 2>&1 | sed 's/^PROBE: /  /')"
+	diag "${DIR[$name]}:"
+	diag "$(guestlog lines "${DIR[$name]}" PROBE "$PROBE" 2>&1 | sed 's/^PROBE: /  /')"
 done
 diag "v7.3-rc7 on count-only (the bug of patch 3), PAUSE exits for 100,000 PAUSEs: $(probe base pause pause_exits)"
 no_complaint() {
 	local b name bad=0
 	for b in "${BOOTS[@]}"; do
 		name=${b%%|*}
-		[ -z "$(kernel_complaints "$LOG_DIR/probe-$name.log")" ] || bad=1
+		[ -z "$(guestlog complaints "${DIR[$name]}")" ] || bad=1
 	done
 	return "$bad"
 }

@@ -10,13 +10,14 @@
 set -euo pipefail
 # shellcheck source=ci/tap.sh
 . "$(dirname "$0")/tap.sh"
-# shellcheck source=scripts/emu.sh
-. "$(dirname "$0")/../scripts/emu.sh"
+# shellcheck source=scripts/lib/guests.sh
+. "$(dirname "$0")/../scripts/lib/guests.sh"
+guests_init
 
 plan 7
 if reason=$(emulator_missing count-only); then skip_all "$reason"; fi
-base=$("$REPO_DIR/scripts/build.sh" base) || bail "the base kernel does not build"
-patched=$("$REPO_DIR/scripts/build.sh" patched) || bail "the patched kernel does not build"
+base=$("$REPO_DIR/scripts/build/build.sh" base) || bail "the base kernel does not build"
+patched=$("$REPO_DIR/scripts/build/build.sh" patched) || bail "the patched kernel does not build"
 check "the KVM selftests build statically and install" ensure_selftests
 tests="$PLE_TEST $(upstream_tests | tr '\n' ' ')"
 
@@ -24,28 +25,25 @@ tests="$PLE_TEST $(upstream_tests | tr '\n' ' ')"
 # The upstream tests' sleeps and timeouts are emulated time: each costs 10x
 # the instructions at K10's ips (2.4G) that it does at zen-5ghz's (234M).
 TIMING=zen-5ghz
-guest base "$base" "$tests" "" count-only "$TIMING" >"$LOG_DIR/base.out" 2>&1 &
-base_pid=$!
-guest patched "$patched" "$tests" "" count-only "$TIMING" >"$LOG_DIR/patched.out" 2>&1 &
-patched_pid=$!
-base_rc=0 patched_rc=0
-wait "$base_pid" || base_rc=$?
-wait "$patched_pid" || patched_rc=$?
-booted() { [ "$1" -eq 0 ] || { cat "$2"; return 1; }; }
-check "the base kernel boots and runs the selftests" booted "$base_rc" "$LOG_DIR/base.out"
-check "the patched kernel boots and runs the selftests" booted "$patched_rc" "$LOG_DIR/patched.out"
-"$REPO_DIR/scripts/report.sh" "$LOG_DIR/base.log" "$LOG_DIR/patched.log" | sed 's/^/# /'
+{ read -r BASE; read -r PATCHED; } < <({
+	boot_spec base "$base" count-only "$TIMING" "" "$tests"
+	boot_spec patched "$patched" count-only "$TIMING" "" "$tests"
+} | run_guests emulator)
+booted() { [ "$(boot_status "$1")" -eq 0 ] || { boot_failure "$1"; return 1; }; }
+check "the base kernel boots and runs the selftests" booted "$BASE"
+check "the patched kernel boots and runs the selftests" booted "$PATCHED"
+"$REPO_DIR/scripts/report.sh" "$BASE" "$PATCHED" | sed 's/^/# /'
 
 ple_ok() {
-	[ "$(result "$LOG_DIR/patched.log" "$PLE_TEST")" = ok ] || {
-		guestlog output "$LOG_DIR/patched.log" "$PLE_TEST" | tail -20; return 1; }
+	[ "$(guestlog result "$PATCHED" "$PLE_TEST")" = ok ] || {
+		guestlog output "$PATCHED" "$PLE_TEST" | tail -20; return 1; }
 }
 check "pause_loop_exit_test passes on the patched kernel" ple_ok
 
 # Every case runs (none skips) at this timing.
 all_cases_ok() {
 	local cases
-	cases=$(guestlog subtests "$LOG_DIR/patched.log" "$PLE_TEST")
+	cases=$(guestlog subtests "$PATCHED" "$PLE_TEST")
 	echo "$cases"
 	[ "$(grep -c '^ok' <<<"$cases")" -eq 4 ]
 }
@@ -53,9 +51,9 @@ check "every case of pause_loop_exit_test passes on the patched kernel" all_case
 
 base_fails_for_the_bug() {
 	local cases
-	cases=$(guestlog subtests "$LOG_DIR/base.log" "$PLE_TEST")
+	cases=$(guestlog subtests "$BASE" "$PLE_TEST")
 	echo "$cases"
-	[ "$(result "$LOG_DIR/base.log" "$PLE_TEST")" = fail ] &&
+	[ "$(guestlog result "$BASE" "$PLE_TEST")" = fail ] &&
 		grep -q '^fail	PAUSE exits: 15000 PAUSEs from count 3000: 0 PAUSE exits' <<<"$cases"
 }
 check "pause_loop_exit_test fails on the base: no PAUSE exit in 15,000 PAUSEs" base_fails_for_the_bug
@@ -63,8 +61,8 @@ check "pause_loop_exit_test fails on the base: no PAUSE exit in 15,000 PAUSEs" b
 no_regression() {
 	local t bad=0 b p
 	for t in $(upstream_tests); do
-		b=$(result "$LOG_DIR/base.log" "$t")
-		p=$(result "$LOG_DIR/patched.log" "$t")
+		b=$(guestlog result "$BASE" "$t")
+		p=$(guestlog result "$PATCHED" "$t")
 		echo "$t: base $b, patched $p"
 		if [ "$b" = ok ] && [ "$p" != ok ]; then bad=1; fi
 		if [ "$b" = none ]; then bad=1; fi

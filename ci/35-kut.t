@@ -4,11 +4,11 @@
 # Documentation/process/maintainer-kvm-x86.rst asks: a failure must be
 # exactly the same without the change.  The tests of ci/kut-tests.txt run
 # under Debian's QEMU with KVM inside the Bochs guest (config/init.sh, KUT
-# mode; scripts/emu.sh kut_stage), on the machines count-only and intel
+# mode; scripts/lib/guests.sh kut_stage), on the machines count-only and intel
 # of config/machines.  No test may pass on the base and fail with the series, every
 # failure must have the same FAIL lines on both kernels, and neither kernel
 # may complain (WARN, BUG, Oops, UBSAN).  The table, with the
-# KVM-unit-tests commit, is kept in $LOG_DIR/kut-table.txt for the cover
+# KVM-unit-tests commit, is kept in $RUNS_DIR/kut/table.txt for the cover
 # letter.  A runner only: PLE_KUT_DIR names a kvm-unit-tests tree the user
 # built (its x86/*.flat); nothing here builds them, and without it
 # everything skips, saying so.
@@ -16,11 +16,12 @@
 set -euo pipefail
 # shellcheck source=ci/tap.sh
 . "$(dirname "$0")/tap.sh"
-# shellcheck source=scripts/emu.sh
-. "$(dirname "$0")/../scripts/emu.sh"
+# shellcheck source=scripts/lib/guests.sh
+. "$(dirname "$0")/../scripts/lib/guests.sh"
+guests_init
 
 CPUS=(count-only intel)
-TABLE=$LOG_DIR/kut-table.txt
+TABLE=$RUNS_DIR/kut/table.txt
 PER_CPU=4
 plan $((${#CPUS[@]} * PER_CPU))
 if reason=$(emulator_missing "${CPUS[@]}"); then skip_all "$reason"; fi
@@ -40,32 +41,28 @@ kut_commit() { git -C "$kut" describe --always --dirty 2>/dev/null || echo "$kut
 # with "Bochs exited ... without the PLE-DONE marker".
 diag "note: earlier runs saw Debian's Bochs 2.7 exit (status 0) at the first nested SVM" \
 	"test; if count-only's boots fail so, that is the emulator, not the kernels"
-# shellcheck disable=SC2034 # read as ${!k} by boot_all
-base=$("$REPO_DIR/scripts/build.sh" base) || bail "the base kernel does not build"
-# shellcheck disable=SC2034 # read as ${!k} by boot_all
-patched=$("$REPO_DIR/scripts/build.sh" patched) || bail "the patched kernel does not build"
+# shellcheck disable=SC2034 # read as ${!k} by kut_specs
+base=$("$REPO_DIR/scripts/build/build.sh" base) || bail "the base kernel does not build"
+# shellcheck disable=SC2034 # read as ${!k} by kut_specs
+patched=$("$REPO_DIR/scripts/build/build.sh" patched) || bail "the patched kernel does not build"
 
 STAGES=$(mktemp -d "${TMPDIR:-/tmp}/ple-kut.XXXXXX")
 trap 'rm -rf "$STAGES"' EXIT
 
-# Every guest first, two at a time (guest_bg's rule: one Bochs per CPU).
-boot_all() {
+# Every guest first, as many at a time as CPUs; DIR[KERNEL-CPU]: its boot.
+kut_specs() {
 	local cpu k
 	for cpu in "${CPUS[@]}"; do
 		kut_stage "$STAGES/$cpu" "$kut" "$cpu"
-		for k in base patched; do
-			while [ "$(jobs -rp | wc -l)" -ge "$(njobs)" ]; do wait -n || true; done
-			{
-				local r=0
-				kut_guest "kut-$k-$cpu" "${!k}" "$STAGES/$cpu" "$cpu" \
-					>"$LOG_DIR/kut-$k-$cpu.out" 2>&1 || r=$?
-				echo "$r" >"$LOG_DIR/kut-$k-$cpu.rc"
-			} &
-		done
+		for k in base patched; do kut_spec "$k" "${!k}" "$STAGES/$cpu" "$cpu"; done
 	done
-	wait || true
 }
-boot_all
+mapfile -t DIRS < <(kut_specs | run_guests kut)
+declare -A DIR
+i=0
+for cpu in "${CPUS[@]}"; do
+	for k in base patched; do DIR[$k-$cpu]=${DIRS[$i]}; i=$((i + 1)); done
+done
 
 # names CPU: the tests of CPU, in the list's order.
 names() { kut_tests "$1" | cut -d'|' -f1; }
@@ -74,7 +71,7 @@ names() { kut_tests "$1" | cut -d'|' -f1; }
 # for a failure the directive and every FAIL line of the test's output.
 signature() {
 	local r
-	r=$(result "$1" "kut:$2")
+	r=$(guestlog result "$1" "kut:$2")
 	echo "$r"
 	[ "$r" = ok ] || [ "$r" = skip ] || {
 		guestlog why "$1" "kut:$2"
@@ -84,7 +81,7 @@ signature() {
 
 # cell LOG NAME: ok, skip, FAIL (its first FAIL line's position), cut.
 cell() {
-	case "$(result "$1" "kut:$2")" in
+	case "$(guestlog result "$1" "kut:$2")" in
 	ok) echo ok ;;
 	skip) echo skip ;;
 	fail) echo FAIL ;;
@@ -93,9 +90,9 @@ cell() {
 }
 
 booted() {
-	local log=$LOG_DIR/kut-$1-$2.log
-	[ "$(cat "$LOG_DIR/kut-$1-$2.rc")" -eq 0 ] || { cat "$LOG_DIR/kut-$1-$2.out"; return 1; }
-	[ -z "$(kernel_complaints "$log")" ] || { kernel_complaints "$log"; return 1; }
+	local log=${DIR[$1-$2]}
+	[ "$(boot_status "$log")" -eq 0 ] || { boot_failure "$log"; return 1; }
+	[ -z "$(guestlog complaints "$log")" ] || { guestlog complaints "$log"; return 1; }
 }
 
 # no_regression CPU: no test ok (or skip) on the base and failing with the
@@ -103,13 +100,13 @@ booted() {
 no_regression() {
 	local t b p bad=0
 	for t in $(names "$1"); do
-		b=$(result "$LOG_DIR/kut-base-$1.log" "kut:$t")
-		p=$(result "$LOG_DIR/kut-patched-$1.log" "kut:$t")
+		b=$(guestlog result "${DIR[base-$1]}" "kut:$t")
+		p=$(guestlog result "${DIR[patched-$1]}" "kut:$t")
 		if [ "$p" = none ] || [ "$b" = none ]; then
 			echo "$t: no result (base $b, patched $p)"; bad=1
 		elif [ "$b" != fail ] && [ "$p" = fail ]; then
 			echo "$t: $b on the base, fails with the series:"
-			signature "$LOG_DIR/kut-patched-$1.log" "$t" | sed 's/^/  /'; bad=1
+			signature "${DIR[patched-$1]}" "$t" | sed 's/^/  /'; bad=1
 		fi
 	done
 	return "$bad"
@@ -120,8 +117,8 @@ no_regression() {
 same_failures() {
 	local t b p bad=0
 	for t in $(names "$1"); do
-		b=$(signature "$LOG_DIR/kut-base-$1.log" "$t")
-		p=$(signature "$LOG_DIR/kut-patched-$1.log" "$t")
+		b=$(signature "${DIR[base-$1]}" "$t")
+		p=$(signature "${DIR[patched-$1]}" "$t")
 		[ "${b%%$'\n'*}" = fail ] || [ "${p%%$'\n'*}" = fail ] || continue
 		if [ "$b" = "$p" ]; then
 			echo "$t: the same failure on both kernels:"
@@ -135,6 +132,7 @@ same_failures() {
 	return "$bad"
 }
 
+mkdir -p "${TABLE%/*}"
 : >"$TABLE"
 {
 	echo "KVM-unit-tests $(kut_commit) under $("$KUT_QEMU" --version | head -n1)"
@@ -148,14 +146,14 @@ for cpu in "${CPUS[@]}"; do
 	{
 		printf '\n%-28s %-8s %s\n' "$cpu ($(machine_field "$cpu" cpu))" base patched
 		for t in $(names "$cpu"); do
-			printf '%-28s %-8s %s\n' "$t" "$(cell "$LOG_DIR/kut-base-$cpu.log" "$t")" \
-				"$(cell "$LOG_DIR/kut-patched-$cpu.log" "$t")"
+			printf '%-28s %-8s %s\n' "$t" "$(cell "${DIR[base-$cpu]}" "$t")" \
+				"$(cell "${DIR[patched-$cpu]}" "$t")"
 		done
 		for t in $(names "$cpu"); do
-			[ "$(result "$LOG_DIR/kut-base-$cpu.log" "kut:$t")" = fail ] ||
-				[ "$(result "$LOG_DIR/kut-patched-$cpu.log" "kut:$t")" = fail ] || continue
-			echo "  $t: base: $(guestlog why "$LOG_DIR/kut-base-$cpu.log" "kut:$t")"
-			echo "  $t: patched: $(guestlog why "$LOG_DIR/kut-patched-$cpu.log" "kut:$t")"
+			[ "$(guestlog result "${DIR[base-$cpu]}" "kut:$t")" = fail ] ||
+				[ "$(guestlog result "${DIR[patched-$cpu]}" "kut:$t")" = fail ] || continue
+			echo "  $t: base: $(guestlog why "${DIR[base-$cpu]}" "kut:$t")"
+			echo "  $t: patched: $(guestlog why "${DIR[patched-$cpu]}" "kut:$t")"
 		done
 	} >>"$TABLE"
 done

@@ -10,41 +10,46 @@
 set -euo pipefail
 # shellcheck source=ci/tap.sh
 . "$(dirname "$0")/tap.sh"
-# shellcheck source=scripts/emu.sh
-. "$(dirname "$0")/../scripts/emu.sh"
+# shellcheck source=scripts/lib/guests.sh
+. "$(dirname "$0")/../scripts/lib/guests.sh"
+guests_init
 
 mapfile -t ROWS < <(table_rows "$REPO_DIR/ci/mutations.txt")
 plan ${#ROWS[@]}
 if reason=$(emulator_missing count-only); then skip_all "$reason"; fi
-"$REPO_DIR/scripts/build.sh" patched >/dev/null 2>&1 || bail "the patched kernel does not build"
+"$REPO_DIR/scripts/build/build.sh" patched >/dev/null 2>&1 || bail "the patched kernel does not build"
 ensure_selftests >/dev/null 2>&1 || bail "the KVM selftests do not build"
 # check() runs its command in a subshell: the table goes through a file.
-table=$LOG_DIR/mutations.table
+mkdir -p "$RUNS_DIR/mutations"
+table=$RUNS_DIR/mutations/table.txt builds=$RUNS_DIR/mutations/build.log
 : >"$table"
+: >"$builds"
 
-# Build each mutant once (they share a work tree; build.sh keeps each kernel,
-# keyed on its inputs, so a second run builds nothing) and boot the rows as
-# soon as their kernel is there, as many at a time as CPUs (guest_bg).
-boot_mutants() {
-	local i=0 row n want cpu timing params pattern what bz
+# mutant_specs: each row's boot (unavailable machines: none).  Each mutant
+# is built once (they share a work tree; build.sh keeps each kernel, keyed
+# on its inputs, so a second run builds nothing), and its row booted as
+# soon as its kernel is there (run_guests reads the specs as they come).
+# A mutant that does not build gets a kernel path saying so: its boot
+# fails with it.
+mutant_specs() {
+	local row n want cpu timing params pattern what bz
 	for row in "${ROWS[@]}"; do
 		IFS='|' read -r n want cpu timing params pattern what <<<"$row"
-		i=$((i + 1))
 		! unavailable "$cpu" >/dev/null || continue
-		bz=$("$REPO_DIR/scripts/build.sh" mutant --without "$n" 2>>"$LOG_DIR/mutants-build.log") ||
-			{ echo "build failed" >"$LOG_DIR/mutant-$i.log"; continue; }
-		guest_bg "mutant-$i" "$bz" "$PLE_TEST" "$params" "$cpu" "$timing"
+		bz=$("$REPO_DIR/scripts/build/build.sh" mutant --without "$n" 2>>"$builds") ||
+			bz="(the kernel without patch $n did not build: $builds)"
+		boot_spec "mutant-$n" "$bz" "$cpu" "$timing" "$params" "$PLE_TEST"
 	done
-	wait || true
 }
-boot_mutants
+mapfile -t DIRS < <(mutant_specs | run_guests mutations)
 
-# mutant I ROW: the row's mutant gave the result the row wants, and the
+# mutant DIR ROW: the row's mutant gave the result the row wants, and the
 # test's output matches the row's pattern (the case that must fail, failing).
 mutant() {
-	local log=$LOG_DIR/mutant-$1.log n want cpu timing params pattern what r why
+	local log=$1 n want cpu timing params pattern what r why
 	IFS='|' read -r n want cpu timing params pattern what <<<"$2"
-	r=$(result "$log" "$PLE_TEST")
+	[ "$(boot_status "$log")" -eq 0 ] || { boot_failure "$log"; return 1; }
+	r=$(guestlog result "$log" "$PLE_TEST")
 	why=$(guestlog why "$log" "$PLE_TEST")
 	printf '%-2s %-10s %-13s %-40s %-5s %s\n' "$n" "$cpu" "$timing" "${params:-defaults}" \
 		"$r" "$why" >>"$table"
@@ -56,13 +61,13 @@ mutant() {
 i=0
 for row in "${ROWS[@]}"; do
 	IFS='|' read -r n want cpu timing params pattern what <<<"$row"
-	i=$((i + 1))
 	p=$(find "$REPO_DIR/patches" -name "$(printf '%04d' "$n")-*.patch" -printf '%f\n')
 	if reason=$(unavailable "$cpu"); then
 		skip "without $p ($what), $cpu, $timing: $reason"
 		continue
 	fi
-	check "without $p ($what), $cpu, $timing: the selftest gives $want" mutant "$i" "$row"
+	check "without $p ($what), $cpu, $timing: the selftest gives $want" mutant "${DIRS[$i]}" "$row"
+	i=$((i + 1))
 done
 diag "patch machine    timing        params                                   result why"
 diag "$(cat "$table")"

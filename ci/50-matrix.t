@@ -10,29 +10,30 @@
 set -euo pipefail
 # shellcheck source=ci/tap.sh
 . "$(dirname "$0")/tap.sh"
-# shellcheck source=scripts/emu.sh
-. "$(dirname "$0")/../scripts/emu.sh"
+# shellcheck source=scripts/lib/guests.sh
+. "$(dirname "$0")/../scripts/lib/guests.sh"
+guests_init
 
 mapfile -t ROWS < <(table_rows "$REPO_DIR/ci/matrix.txt")
 plan ${#ROWS[@]}
 if reason=$(emulator_missing count-only intel); then skip_all "$reason"; fi
-patched=$("$REPO_DIR/scripts/build.sh" patched) || bail "the patched kernel does not build"
+patched=$("$REPO_DIR/scripts/build/build.sh" patched) || bail "the patched kernel does not build"
 ensure_selftests >/dev/null 2>&1 || bail "the KVM selftests do not build"
-summary=$LOG_DIR/matrix.table
+mkdir -p "$RUNS_DIR/matrix"
+summary=$RUNS_DIR/matrix/table.txt
 : >"$summary"
 
-# Boot every row first, as many guests at a time as CPUs (guest_bg).
-boot_rows() {
-	local i=0 row want cpu timing params pattern what
+# Boot every row first (unavailable machines: none), as many guests at a
+# time as CPUs.
+row_specs() {
+	local row want cpu timing params pattern what
 	for row in "${ROWS[@]}"; do
 		IFS='|' read -r want cpu timing params pattern what <<<"$row"
-		i=$((i + 1))
 		! unavailable "$cpu" >/dev/null || continue
-		guest_bg "matrix-$i" "$patched" "$PLE_TEST" "$params" "$cpu" "$timing"
+		boot_spec patched "$patched" "$cpu" "$timing" "$params" "$PLE_TEST"
 	done
-	wait || true
 }
-boot_rows
+mapfile -t DIRS < <(row_specs | run_guests matrix)
 
 # figures LOG: the selftest's cases, each with the PAUSE exits its last
 # spin counted (or "skip").
@@ -42,13 +43,15 @@ figures() {
 		tr '\n' ';'
 }
 
-# row I ROW: the row's result, its log pattern (matched against the test's
-# own output, as scripts/guestlog.py reads it), and no kernel complaint.
+# row DIR ROW: the row's result, its log pattern (matched against the
+# test's own output, as scripts/read/guestlog.py reads it), and no kernel
+# complaint.
 row() {
-	local log=$LOG_DIR/matrix-$1.log want cpu timing params pattern what got bad
+	local log=$1 want cpu timing params pattern what got bad
 	IFS='|' read -r want cpu timing params pattern what <<<"$2"
-	got=$(result "$log" "$PLE_TEST")
-	bad=$(kernel_complaints "$log")
+	[ "$(boot_status "$log")" -eq 0 ] || { boot_failure "$log"; return 1; }
+	got=$(guestlog result "$log" "$PLE_TEST")
+	bad=$(guestlog complaints "$log")
 	printf '%-10s %-9s %-36s %-4s %s\n' "$cpu" "$timing" "${params:-defaults}" "$got" \
 		"$(figures "$log")" >>"$summary"
 	[ "$got" = "$want" ] || { guestlog output "$log" "$PLE_TEST" | tail -15; return 1; }
@@ -60,12 +63,12 @@ row() {
 i=0
 for r in "${ROWS[@]}"; do
 	IFS='|' read -r want cpu timing params pattern what <<<"$r"
-	i=$((i + 1))
 	if reason=$(unavailable "$cpu"); then
 		skip "$cpu $timing ${params:-defaults} ($what): $reason"
 		continue
 	fi
-	check "$cpu $timing ${params:-defaults} ($what): $want, no kernel complaint" row "$i" "$r"
+	check "$cpu $timing ${params:-defaults} ($what): $want, no kernel complaint" row "${DIRS[$i]}" "$r"
+	i=$((i + 1))
 done
 diag "machine    timing    parameters                           result figures"
 diag "$(cat "$summary")"

@@ -5,19 +5,20 @@
 # user's) is refused untouched; a missing tool names its package; an
 # unreachable base says what was tried; a hung guest and a kernel panic are
 # caught by the watchdog; an unknown machine or timing model is a one-line
-# error naming the valid ones.
+# error naming the valid ones; a kept boot is re-judged and re-run.
 # shellcheck disable=SC2317 # the functions run through check()
 set -euo pipefail
 # shellcheck source=ci/tap.sh
 . "$(dirname "$0")/tap.sh"
-# shellcheck source=scripts/emu.sh
-. "$(dirname "$0")/../scripts/emu.sh"
+# shellcheck source=scripts/lib/guests.sh
+. "$(dirname "$0")/../scripts/lib/guests.sh"
+guests_init
 
-plan 8
+plan 9
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-"$REPO_DIR/scripts/get-base.sh" >/dev/null 2>&1 || bail "no base tree"
-patched=$("$REPO_DIR/scripts/build.sh" patched 2>/dev/null) || bail "the patched kernel does not build"
+"$REPO_DIR/scripts/build/get-base.sh" >/dev/null 2>&1 || bail "no base tree"
+patched=$("$REPO_DIR/scripts/build/build.sh" patched 2>/dev/null) || bail "the patched kernel does not build"
 ensure_selftests >/dev/null 2>&1 || bail "the KVM selftests do not build"
 
 # expect_fail RC_WANTED PATTERN CMD...: CMD fails (with RC_WANTED unless
@@ -40,7 +41,7 @@ bad_patch() {
 	# Break the context of the second patch's hunk in x86.h.
 	sed -i "s/^ \t\tret += modifier;$/ \t\tret += modifier * 2;/" "$TMP"/patches/0002-*.patch
 	expect_fail 1 "0002-.*does not apply \(file arch/x86/kvm/x86.h\)" \
-		"$REPO_DIR/scripts/apply-series.sh" --patches "$TMP/patches" harness || return 1
+		"$REPO_DIR/scripts/build/apply-series.sh" --patches "$TMP/patches" harness || return 1
 	wt=$(variant_src harness)
 	[ "$(git -C "$wt" rev-parse HEAD)" = "$(git -C "$wt" rev-parse base)" ] &&
 		[ ! -d "$(git -C "$wt" rev-parse --git-path rebase-apply)" ] &&
@@ -53,12 +54,12 @@ dirty_tree() {
 	wt=$(variant_src harness)
 	echo "# a local edit" >>"$wt/Makefile"
 	expect_fail 1 "uncommitted changes; refusing" \
-		"$REPO_DIR/scripts/apply-series.sh" harness || rc=1
+		"$REPO_DIR/scripts/build/apply-series.sh" harness || rc=1
 	tail -n 1 "$wt/Makefile" | grep -qx "# a local edit" || rc=1
 	# The user's own tree, through get-base.sh --kernel, with a cache of
 	# its own so that the real one is not replaced.
 	expect_fail 1 "uncommitted changes" env PLE_CACHE="$TMP/cache" \
-		"$REPO_DIR/scripts/get-base.sh" --kernel "$wt" || rc=1
+		"$REPO_DIR/scripts/build/get-base.sh" --kernel "$wt" || rc=1
 	tail -n 1 "$wt/Makefile" | grep -qx "# a local edit" || rc=1
 	git -C "$wt" checkout -q -- Makefile
 	return "$rc"
@@ -75,32 +76,42 @@ missing_tool() {
 	done
 	: >"$TMP/empty.img"
 	expect_fail 5 "'bochs' not found: install the Debian package 'bochs'" \
-		env PATH="$d" "$REPO_DIR/scripts/boot.sh" --machine count-only --disk "$TMP/empty.img" --log "$TMP/nobochs.log"
+		env PATH="$d" "$REPO_DIR/scripts/guest/boot-bochs.sh" --machine count-only --disk "$TMP/empty.img" --out "$TMP"
 }
 check "a missing tool is named with its Debian package" missing_tool
 
 no_base() {
 	expect_fail 1 "tried: Debian linux-source-7.3" env PLE_CACHE="$TMP/nobase" \
-		PLE_DEB_SUITES=no-such-suite "$REPO_DIR/scripts/get-base.sh" &&
+		PLE_DEB_SUITES=no-such-suite "$REPO_DIR/scripts/build/get-base.sh" &&
 		[ ! -e "$TMP/nobase/src/base" ]
 }
 check "an unreachable base says which sources were tried" no_base
 
+# boot VARIANT BZIMAGE MACHINE TIMING PARAMS TESTS: one boot through the
+# guest API (group "harness"); prints what run-guest.sh printed, and
+# exits with the boot's status.
+boot() {
+	local d
+	d=$(guest harness "$@")
+	cat "$d/run.out"
+	return "$(boot_status "$d")"
+}
+
 # The guest hangs for real: PID 1 is an interactive shell waiting for input
 # on the console, which never comes, so nothing ever prints PLE-DONE.
 hang() {
-	expect_fail 3 "timeout: no PLE-DONE within 8 s, guest hung" \
-		env GUEST_TIMEOUT=8 bash -c ". '$REPO_DIR/scripts/lib.sh'; . '$REPO_DIR/scripts/emu.sh'; guest harness-hang '$patched' '$PLE_TEST' 'rdinit=/bin/sh' count-only"
+	GUEST_TIMEOUT=8 expect_fail 3 "timeout: no PLE-DONE within 8 s, guest hung" \
+		boot patched "$patched" count-only "" "rdinit=/bin/sh" "$PLE_TEST"
 }
 check "a guest that does not finish in time is killed and reported (watchdog)" hang
 
 panic() {
-	expect_fail 4 "kernel panic" guest harness-panic "$patched" "$PLE_TEST" \
-		"rdinit=/nonexistent init=/nonexistent" count-only
+	expect_fail 4 "kernel panic" boot patched "$patched" count-only "" \
+		"rdinit=/nonexistent init=/nonexistent" "$PLE_TEST"
 }
 check "a kernel panic is detected and reported" panic
 
-# bad_name KIND: boot.sh with an unknown machine or timing model fails at
+# bad_name KIND: boot-bochs.sh with an unknown machine or timing model fails at
 # once, in one line that names the valid ones.
 bad_name() {
 	local out rc=0 args=(--machine count-only)
@@ -109,8 +120,8 @@ bad_name() {
 	timing) args+=(--timing no-such-model) ;;
 	esac
 	: >"$TMP/empty.img"
-	out=$("$REPO_DIR/scripts/boot.sh" "${args[@]}" --disk "$TMP/empty.img" \
-		--log "$TMP/bad.log" 2>&1) || rc=$?
+	out=$("$REPO_DIR/scripts/guest/boot-bochs.sh" "${args[@]}" --disk "$TMP/empty.img" \
+		--out "$TMP" 2>&1) || rc=$?
 	echo "$out (exit status $rc)"
 	[ "$rc" -eq 1 ] && [ "$(wc -l <<<"$out")" -eq 1 ] || return 1
 	case "$1" in
@@ -123,9 +134,26 @@ check "an unknown machine or timing model: one line naming the valid ones" bad_n
 
 # After all that, a normal run still works (nothing was left behind).
 still_works() {
-	guest harness-ok "$patched" "$PLE_TEST" "" count-only >/dev/null 2>&1
-	[ "$(result "$LOG_DIR/harness-ok.log" "$PLE_TEST")" = ok ]
+	local d
+	d=$(guest harness patched "$patched" count-only "" "" "$PLE_TEST")
+	echo "$d" >"$TMP/ok-boot"
+	[ "$(guestlog result "$d" "$PLE_TEST")" = ok ]
 }
 check "a normal run afterwards still passes" still_works
+
+# That boot, kept: the reader judges its directory without booting, and
+# the directory's rerun script boots it again (into another directory)
+# to the same verdict.
+rerun_same() {
+	local d verdict again
+	d=$(cat "$TMP/ok-boot")
+	verdict=$(guestlog judge "$d")
+	echo "$verdict"
+	grep -qx "boot: finished (status 0)" <<<"$verdict" || return 1
+	"$d/rerun" "$TMP/rerun" >"$TMP/rerun.out" 2>&1 || { tail -n 15 "$TMP/rerun.out"; return 1; }
+	again=$(guestlog judge "$TMP/rerun")
+	diff <(echo "$verdict") <(echo "$again")
+}
+check "a kept boot is re-judged from its directory, and its rerun script reproduces its verdict" rerun_same
 
 done_testing

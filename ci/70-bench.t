@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # make bench's short form runs: scripts/bench.sh --short (one tick phase,
-# short hand-off spans) completes; its JSON summary (scripts/benchlog.py)
+# short hand-off spans) completes; its JSON summary (scripts/read/benchlog.py)
 # has its keys, positive figures and a verdict whose ratio parses; the
 # policy verdict, the plot and the last line are printed.  The figures
 # themselves are the benchmark's business, never checked here (their
@@ -10,10 +10,12 @@
 set -euo pipefail
 # shellcheck source=ci/tap.sh
 . "$(dirname "$0")/tap.sh"
-# shellcheck source=scripts/emu.sh
-. "$(dirname "$0")/../scripts/emu.sh"
+# shellcheck source=scripts/lib/guests.sh
+. "$(dirname "$0")/../scripts/lib/guests.sh"
+guests_init
 
-OUT=$LOG_DIR/bench-short.out
+mkdir -p "$BENCH_DIR"
+OUT=$BENCH_DIR/short.out
 LAST_RE='^overcommit 2:1 hand-off: [0-9]+(\.[0-9]+)?x faster with filtering$'
 
 plan 6
@@ -38,7 +40,7 @@ summary() {
 	json=$(summary_json)
 	echo "summary: ${json:-none}"
 	[ -s "$json" ]
-	python3 - "$json" "$REPO_DIR/scripts" <<-'EOF'
+	python3 - "$json" "$REPO_DIR/scripts/read" <<-'EOF'
 		import json, sys
 		sys.dont_write_bytecode = True
 		sys.path.insert(0, sys.argv[2])
@@ -66,7 +68,7 @@ check "the JSON summary has its keys and a positive figure per configuration" su
 summary_verdict() {
 	local json ratio
 	json=$(summary_json)
-	ratio=$(python3 - "$json" "$REPO_DIR/scripts" <<-'EOF'
+	ratio=$(python3 - "$json" "$REPO_DIR/scripts/read" <<-'EOF'
 		import json, sys
 		sys.dont_write_bytecode = True
 		sys.path.insert(0, sys.argv[2])

@@ -14,16 +14,18 @@
 set -euo pipefail
 # shellcheck source=ci/tap.sh
 . "$(dirname "$0")/tap.sh"
-# shellcheck source=scripts/emu.sh
-. "$(dirname "$0")/../scripts/emu.sh"
+# shellcheck source=scripts/lib/guests.sh
+. "$(dirname "$0")/../scripts/lib/guests.sh"
+guests_init
 
 HW_MACHINES="hw-zen hw-count-only"
 plan 10
 if reason=$(emulator_missing tcg-svm); then skip_all "$reason"; fi
-patched=$("$REPO_DIR/scripts/build.sh" patched) || bail "the patched kernel does not build"
+patched=$("$REPO_DIR/scripts/build/build.sh" patched) || bail "the patched kernel does not build"
 ensure_selftests >/dev/null 2>&1 || bail "the KVM selftests do not build"
-LOG=$LOG_DIR/hw-tcg-svm-patched.log
-REPORT=$LOG_DIR/hw-report.txt
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/ple-hw.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+REPORT=$TMP/hw-report.txt
 
 hw_report() {
 	local out
@@ -33,6 +35,8 @@ hw_report() {
 }
 check "scripts/hw-report.sh writes one report and prints its path" hw_report
 [ -s "$REPORT" ] || bail "no report, nothing to check"
+# LOG: the patched kernel's tcg-svm boot, where the report says it is.
+LOG=$(sed -n '/^== tcg-svm /,/^== /s/^patched boot: //p' "$REPORT")
 
 booted() { guestlog status "$LOG"; }
 check "the patched kernel boots on tcg-svm and runs the selftests (PLE-DONE)" booted
@@ -40,15 +44,15 @@ check "the patched kernel boots on tcg-svm and runs the selftests (PLE-DONE)" bo
 ple_skips() {
 	local why
 	why=$(guestlog why "$LOG" "$PLE_TEST")
-	echo "$PLE_TEST: $(result "$LOG" "$PLE_TEST"): $why"
-	[ "$(result "$LOG" "$PLE_TEST")" = skip ] && [[ $why == *"lacks PauseFilter"* ]]
+	echo "$PLE_TEST: $(guestlog result "$LOG" "$PLE_TEST"): $why"
+	[ "$(guestlog result "$LOG" "$PLE_TEST")" = skip ] && [[ $why == *"lacks PauseFilter"* ]]
 }
 check "pause_loop_exit_test skips on tcg-svm: the CPU lacks PauseFilter" ple_skips
 
-stats_ok() { [ "$(result "$LOG" kvm:kvm_binary_stats_test)" = ok ]; }
+stats_ok() { [ "$(guestlog result "$LOG" kvm:kvm_binary_stats_test)" = ok ]; }
 check "kvm_binary_stats_test passes on tcg-svm" stats_ok
 
-no_complaints() { ! kernel_complaints "$LOG" | grep .; }
+no_complaints() { ! guestlog complaints "$LOG" | grep .; }
 check "no WARN/BUG/Oops/UBSAN/panic in the tcg-svm log" no_complaints
 
 # expected_reason: what this host lacks for the hw machines, as a pattern
@@ -63,13 +67,14 @@ expected_reason() {
 # hw_skip MACHINE: unavailable with the expected one-line reason, and a
 # boot of it fails with status 5 at once.
 hw_skip() {
-	local why rc=0
+	local why rc d
 	why=$(emulator_missing "$1")
 	echo "$1: $why"
 	[ "$(wc -l <<<"$why")" -eq 1 ] && grep -q -e "$(expected_reason)" <<<"$why"
-	guest "hw-refused-$1" "$patched" "$PLE_TEST" "" "$1" >/dev/null 2>&1 || rc=$?
+	d=$(guest hw-refused patched "$patched" "$1" "" "" "$PLE_TEST")
+	rc=$(boot_status "$d")
 	echo "boot: exit $rc"
-	[ "$rc" -eq 5 ] && [ ! -s "$LOG_DIR/hw-refused-$1.log" ]
+	[ "$rc" -eq 5 ] && [ ! -s "$d/serial.log" ]
 }
 
 # report_rows: every hw machine this host cannot run is "not run on
@@ -97,21 +102,22 @@ check "the report marks the hw rows not run on hardware with the reason, has tcg
 # a FAILED verdict naming the test and none.
 log_mode() {
 	local d=$REPO_DIR/ci/testdata/guestlog
-	"$REPO_DIR/scripts/hw-report.sh" --log "$d/pass.log" --out "$LOG_DIR/hw-log-pass.txt" >/dev/null
-	"$REPO_DIR/scripts/hw-report.sh" --log "$d/fail.log" --out "$LOG_DIR/hw-log-fail.txt" >/dev/null
-	grep -qx 'verdict: passed' "$LOG_DIR/hw-log-pass.txt"
-	grep -q '^Tested-by: .*pause_loop_exit_test ok$' "$LOG_DIR/hw-log-pass.txt"
-	grep -q '^verdict: FAILED: kvm:pause_loop_exit_test: fail: ' "$LOG_DIR/hw-log-fail.txt"
-	if grep '^Tested-by:' "$LOG_DIR/hw-log-fail.txt"; then return 1; fi
+	"$REPO_DIR/scripts/hw-report.sh" --log "$d/pass.log" --out "$TMP/hw-log-pass.txt" >/dev/null
+	"$REPO_DIR/scripts/hw-report.sh" --log "$d/fail.log" --out "$TMP/hw-log-fail.txt" >/dev/null
+	grep -qx 'verdict: passed' "$TMP/hw-log-pass.txt"
+	grep -q '^Tested-by: .*pause_loop_exit_test ok$' "$TMP/hw-log-pass.txt"
+	grep -q '^verdict: FAILED: kvm:pause_loop_exit_test: fail: ' "$TMP/hw-log-fail.txt"
+	if grep '^Tested-by:' "$TMP/hw-log-fail.txt"; then return 1; fi
 }
 check "hw-report.sh --log judges a saved kselftest log: Tested-by: only for a pass" log_mode
 
 # A guest that never finishes: PID 1 is a shell waiting on the console.
 hang() {
-	local rc=0
-	GUEST_TIMEOUT=5 guest hw-hang "$patched" "$PLE_TEST" "rdinit=/bin/sh" tcg-svm >"$LOG_DIR/hw-hang.out" 2>&1 || rc=$?
-	tail -n 2 "$LOG_DIR/hw-hang.out"
-	[ "$rc" -eq 3 ] && grep -q "timeout: no PLE-DONE within 5 s, guest hung (QEMU killed)" "$LOG_DIR/hw-hang.out"
+	local d
+	d=$(GUEST_TIMEOUT=5 guest hw-hang patched "$patched" tcg-svm "" "rdinit=/bin/sh" "$PLE_TEST")
+	tail -n 2 "$d/run.out"
+	[ "$(boot_status "$d")" -eq 3 ] &&
+		grep -q "timeout: no PLE-DONE within 5 s, guest hung (QEMU killed)" "$d/run.out"
 }
 check "a hung tcg-svm guest is killed on timeout (exit 3)" hang
 

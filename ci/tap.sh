@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # TAP helpers for the checks in ci/*.t, run by prove (see Makefile).
 # shellcheck shell=bash
-# shellcheck source=scripts/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/common.sh"
 
 TAP_N=0
 TAP_FAILED=0

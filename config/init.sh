@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # /init of the Bochs test guest (busybox sh), installed by
-# scripts/mkinitramfs.sh.  Markers on the serial console, read by
-# scripts/boot.sh and scripts/report.sh:
+# scripts/guest/mkinitramfs.sh.  Markers on the serial console, read by
+# scripts/guest/watchdog.sh (PLE-DONE ends the boot) and
+# scripts/read/guestlog.py:
 #   PLE-CMDLINE: <kernel command line>
 #   PLE-PARAMS: <module>.<param>=<value>   (one line per KVM module parameter)
 #   ... run_kselftest.sh KTAP output ...
@@ -16,7 +17,7 @@
 # of the collections' "settings" files (run_kselftest.sh -o N);
 # ple.repeat=N runs the tests N times (stress runs), rc is the worst.
 #
-# KUT mode, when /etc/ple/kut exists (scripts/emu.sh kut_stage): instead of
+# KUT mode, when /etc/ple/kut exists (scripts/lib/guests.sh kut_stage): instead of
 # the selftests, KVM-unit-tests under QEMU with KVM, one line per test
 # NAME|TIMEOUT|SMP|FILE|APPEND|QEMU-PARAMETERS, run the way their x86/run
 # does, reported in run_kselftest.sh's format as collection "kut" (the
@@ -160,7 +161,7 @@ wait_quiet() {
 # Under Bochs the UART sometimes stops sending with output queued (a
 # transmit interrupt goes missing; seen in ~1 boot of 20): a console message
 # (printk rewrites the interrupt enable register) restarts it.  So restart
-# and wait for quiet, three times.  scripts/boot.sh does not wait for the
+# and wait for quiet, three times.  scripts/guest/boot-bochs.sh does not wait for the
 # power-off: once it has read PLE-DONE and a drain message (printed after
 # PLE-DONE, so everything before both has been sent) it stops Bochs.
 drain_serial() {

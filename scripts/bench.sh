@@ -31,7 +31,7 @@
 # are the median [min-max] over them.  Threshold mode has no emulator
 # (config/machines): no Zen reference.
 #
-# This script boots; scripts/benchlog.py reads the logs' BENCH records and
+# This script boots; scripts/read/benchlog.py reads the logs' BENCH records and
 # does the analysis (the modes, their labels and the record fields are
 # defined there).  Prints the tables, the commands that reproduce them,
 # where the plot and the JSON summary are ($CACHE_DIR/bench/MODE/), which
@@ -41,10 +41,10 @@
 #
 # --short  one timing model (K10) and short hand-off spans (ci/70-bench.t)
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-. "$(dirname "$0")/lib.sh"
-# shellcheck source=scripts/emu.sh
-. "$(dirname "$0")/emu.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+# shellcheck source=scripts/lib/guests.sh
+. "$(dirname "$0")/lib/guests.sh"
 
 BENCH=kvm:ple_bench
 # Tick phases: the count-only machine's timing models.
@@ -78,70 +78,60 @@ parse_args() {
 	OUT=$CACHE_DIR/bench/$MODE
 }
 
-# benchlog CMD ...: scripts/benchlog.py, the bench's analysis (its
+# benchlog CMD ...: scripts/read/benchlog.py, the bench's analysis (its
 # docstring has the commands): the records, the tables, the verdict.
-benchlog() { "$GUESTLOG_PYTHON" "$REPO_DIR/scripts/benchlog.py" "$@"; }
-
-# boot_name CPU PHASE BOOT: the guest's log name.
-boot_name() { echo "bench-$MODE-$1-$2-$3"; }
+benchlog() { "$GUESTLOG_PYTHON" "$REPO_DIR/scripts/read/benchlog.py" "$@"; }
 
 # boot_params BOOT_ROW: the kernel command line of a boot.
 boot_params() {
-	local boot kparams flags
-	IFS='|' read -r boot kparams flags <<<"$1"
+	local kparams flags
+	IFS="|" read -r _ kparams flags <<<"$1"
 	flags=$(printf '%s\n' "$FLAGS" "$flags" | paste -sd, | sed 's/^,//; s/,$//')
 	echo "${kparams:+$kparams }ple.bench=${flags:-full} ple.timeout=$GUEST_TIMEOUT"
 }
 
-# cpu_boots MACHINE: the boots of a machine.
-cpu_boots() { printf '%s\n' "${BOOTS[@]}"; }
-
-boot_all() {
-	local kernel=$1 cpu phase row
+# plan_boots: every boot, phase x machine x row of BOOTS, once: SPECS (for
+# run_guests) and RUNS (benchlog.py's --run words but the log: machine,
+# phase, ips, boot), index for index.
+plan_boots() {
+	local cpu phase row
+	SPECS=() RUNS=()
 	for phase in "${PHASES[@]}"; do
 		for cpu in "${CPUS[@]}"; do
-			while read -r row; do
-				guest_bg "$(boot_name "$cpu" "$phase" "${row%%|*}")" "$kernel" \
-					"$BENCH" "$(boot_params "$row")" "$cpu" "$phase"
-			done < <(cpu_boots "$cpu")
+			for row in "${BOOTS[@]}"; do
+				SPECS+=("$(boot_spec patched "$KERNEL" "$cpu" "$phase" "$(boot_params "$row")" "$BENCH")")
+				RUNS+=("$cpu $phase $(timing_ips "$phase") ${row%%|*}")
+			done
 		done
 	done
-	wait || true
+}
+
+# boot_all: every boot, into DIRS (index for index with SPECS); every one
+# ran the bench to its end, or the bench stops saying where it did not.
+boot_all() {
+	local i r bad=0
+	mapfile -t DIRS < <(printf '%s\n' "${SPECS[@]}" | run_guests "bench-$MODE")
+	[ "${#DIRS[@]}" -eq "${#SPECS[@]}" ] || die "the runner returned ${#DIRS[@]} boots of ${#SPECS[@]}"
+	for i in "${!DIRS[@]}"; do
+		r=$(guestlog result "${DIRS[$i]}" "$BENCH")
+		[ "$r" = ok ] && continue
+		log "$BENCH gave '$r' in ${DIRS[$i]}: $(guestlog why "${DIRS[$i]}" "$BENCH")"
+		bad=1
+	done
+	[ "$bad" -eq 0 ] || die "the bench did not complete in every boot (boots in $RUNS_DIR/bench-$MODE)"
 }
 
 # run_args: benchlog.py's --run arguments, one per boot, into RUN_ARGS.
 run_args() {
-	local cpu phase row boot
+	local i
 	RUN_ARGS=()
-	for phase in "${PHASES[@]}"; do
-		for cpu in "${CPUS[@]}"; do
-			while read -r row; do
-				boot=${row%%|*}
-				RUN_ARGS+=(--run "$cpu" "$phase" "$(timing_ips "$phase")" "$boot"
-					"$LOG_DIR/$(boot_name "$cpu" "$phase" "$boot").log")
-			done < <(cpu_boots "$cpu")
-		done
+	for i in "${!DIRS[@]}"; do
+		# shellcheck disable=SC2206 # RUNS: words
+		RUN_ARGS+=(--run ${RUNS[$i]} "${DIRS[$i]}")
 	done
 }
 
-# check_logs: every boot ran the bench to its end.
-check_logs() {
-	local cpu phase row log r bad=0
-	for phase in "${PHASES[@]}"; do
-		for cpu in "${CPUS[@]}"; do
-			while read -r row; do
-				log=$LOG_DIR/$(boot_name "$cpu" "$phase" "${row%%|*}").log
-				r=$(result "$log" "$BENCH")
-				[ "$r" = ok ] && continue
-				log "$BENCH gave '$r' in $log: $(guestlog why "$log" "$BENCH")"
-				bad=1
-			done < <(cpu_boots "$cpu")
-		done
-	done
-	[ "$bad" -eq 0 ] || die "the bench did not complete in every boot (logs in $LOG_DIR)"
-}
-
-# plot: scripts/benchlog.py's plot data through gnuplot, to handoff.svg.
+# plot: scripts/read/benchlog.py's plot data through gnuplot, to handoff.svg.
 plot() {
 	local dat=$OUT/handoff.dat
 	benchlog plotdata "$SUMMARY" >"$dat"
@@ -162,12 +152,8 @@ plot() {
 }
 
 reproduce() {
-	local row cpu=count-only phase=${PHASES[0]}
-	echo "Reproduce: make bench (scripts/bench.sh${SHORT:+ --short}); one boot by hand, e.g."
-	while read -r row; do
-		printf '  scripts/run-guest.sh --machine %s --kernel %s --selftests %s --tests %s --timing %s --append "%s" --log /tmp/%s.log\n' \
-			"$cpu" "$KERNEL" "$KSFT_INSTALL" "$BENCH" "$phase" "$(boot_params "$row")" "${row%%|*}"
-	done < <(cpu_boots "$cpu")
+	echo "Reproduce: make bench (scripts/bench.sh${SHORT:+ --short}); one boot again: its directory's rerun, e.g."
+	printf '  %s/rerun\n' "${DIRS[@]:0:${#BOOTS[@]}}"
 	echo "  phases (ips): $(for p in "${PHASES[@]}"; do printf '%s (%s) ' "$p" "$(timing_ips "$p")"; done)"
 }
 
@@ -177,26 +163,26 @@ report() {
 		reproduce
 	} | tee "$OUT/table.txt"
 	plot
-	echo "Table: $OUT/table.txt; plot: $OUT/handoff.svg; summary: $SUMMARY; logs: $LOG_DIR/bench-$MODE-*.log"
+	echo "Table: $OUT/table.txt; plot: $OUT/handoff.svg; summary: $SUMMARY; boots: $RUNS_DIR/bench-$MODE"
 	benchlog verdict "$SUMMARY"
 }
 
 main() {
 	local start=$SECONDS
 	parse_args "$@"
+	guests_init
 	need_cmd gnuplot gnuplot-nox
-	KERNEL=$("$REPO_DIR/scripts/build.sh" patched) || die "the patched kernel does not build"
+	KERNEL=$("$REPO_DIR/scripts/build/build.sh" patched) || die "the patched kernel does not build"
 	ensure_selftests >/dev/null || die "the KVM selftests or probes/ple_bench.c do not build"
 	mkdir -p "$OUT"
-	rm -f "$LOG_DIR"/bench-"$MODE"-*.log "$OUT"/records.txt "$OUT"/summary.txt "$OUT"/summary.json
-	log "booting $(( ${#PHASES[@]} * (${#BOOTS[@]} * ${#CPUS[@]} - ${#CPUS[@]} + 1) )) guests," \
-		"$(njobs) at a time (phases: ${PHASES[*]})"
-	boot_all "$KERNEL"
-	check_logs
+	rm -f "$OUT"/records.txt "$OUT"/summary.txt "$OUT"/summary.json
+	plan_boots
+	log "booting ${#SPECS[@]} guests, $(njobs) at a time (phases: ${PHASES[*]})"
+	boot_all
 	SUMMARY=$OUT/summary.json
 	run_args
 	benchlog summarize --json "$SUMMARY" "${RUN_ARGS[@]}" ||
-		die "the bench's records do not add up (logs in $LOG_DIR)"
+		die "the bench's records do not add up (boots in $RUNS_DIR/bench-$MODE)"
 	report
 	echo "bench wall time: $((SECONDS - start)) s"
 	benchlog speedup "$SUMMARY"

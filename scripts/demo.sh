@@ -11,17 +11,17 @@
 # counts PAUSE exits as exits - irq_exits over a spin and so runs on
 # v7.3-rc7 itself.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-. "$(dirname "$0")/lib.sh"
-# shellcheck source=scripts/emu.sh
-. "$(dirname "$0")/emu.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+# shellcheck source=scripts/lib/guests.sh
+. "$(dirname "$0")/lib/guests.sh"
 
 MACHINE=count-only
-# name | timing model | params | what the row is
+# timing model | params | what the row is
 ROWS=(
-	"k10|k10-3.2ghz||K10 rev D/E timing (3.2 GHz)"
-	"zen2|zen-2ghz||Zen timing, 2 GHz (L1, PauseFilter alone)"
-	"zen5|zen-5ghz||Zen timing, 5 GHz (L1, PauseFilter alone)"
+	"k10-3.2ghz||K10 rev D/E timing (3.2 GHz)"
+	"zen-2ghz||Zen timing, 2 GHz (L1, PauseFilter alone)"
+	"zen-5ghz||Zen timing, 5 GHz (L1, PauseFilter alone)"
 )
 
 # probe_figure LOG: "PAUSE exits (+ tick exits)" of the 100,000-PAUSE spin.
@@ -31,28 +31,49 @@ probe_figure() {
 		grep . || echo "no figure"
 }
 
+# intro: what the demo does and how long it takes, before it starts.
+intro() {
+	echo "make demo: v7.3-rc7 and the series, built and booted on the emulated"
+	echo "$MACHINE machine ($(machine_field "$MACHINE" kvm)):"
+	echo "  1. build both kernels and the KVM selftests (cold: ~20 min on 2 CPUs; built before: seconds)"
+	echo "  2. boot $((2 + 2 * ${#ROWS[@]})) guests under Bochs, $(njobs) at a time (~6.5 min)"
+	echo "  3. print what a 100,000-PAUSE spin gets on each kernel, then every selftest's result"
+	echo "Quiet: each step prints one line and keeps its output in a log; V=1 shows it all."
+	echo
+}
+
+# boot_all BASE PATCHED: every boot, into the boot directories BASE_DIR,
+# PATCHED_DIR and PROBE_DIRS (base, patched for each row of ROWS).
 boot_all() {
-	local base=$1 patched=$2 tests row name timing params what
+	local base=$1 patched=$2 tests row timing params
 	tests="$PLE_TEST $(upstream_tests | tr '\n' ' ')"
-	guest_bg base "$base" "$tests" "" "$MACHINE"
-	guest_bg patched "$patched" "$tests" "" "$MACHINE"
-	for row in "${ROWS[@]}"; do
-		IFS='|' read -r name timing params what <<<"$row"
-		guest_bg "demo-rc7-$name" "$base" kvm:ple_probe "$params" "$MACHINE" "$timing"
-		guest_bg "demo-v2-$name" "$patched" kvm:ple_probe "$params" "$MACHINE" "$timing"
+	mapfile -t PROBE_DIRS < <({
+		boot_spec base "$base" "$MACHINE" "" "" "$tests"
+		boot_spec patched "$patched" "$MACHINE" "" "" "$tests"
+		for row in "${ROWS[@]}"; do
+			IFS='|' read -r timing params _ <<<"$row"
+			boot_spec base "$base" "$MACHINE" "$timing" "$params" kvm:ple_probe
+			boot_spec patched "$patched" "$MACHINE" "$timing" "$params" kvm:ple_probe
+		done
+	} | run_guests demo)
+	BASE_DIR=${PROBE_DIRS[0]} PATCHED_DIR=${PROBE_DIRS[1]}
+	PROBE_DIRS=("${PROBE_DIRS[@]:2}")
+	local d
+	for d in "$BASE_DIR" "$PATCHED_DIR" "${PROBE_DIRS[@]}"; do
+		[ "$(boot_status "$d")" -eq 0 ] || { boot_failure "$d" >&2; return 1; }
 	done
-	wait || true
 }
 
 # headline: the contrast, under one line saying what it is.
 headline() {
-	local row name timing params what
+	local i=0 row what
 	echo "PAUSE exits for 100,000 PAUSEs on the $MACHINE machine ($(machine_field "$MACHINE" kvm)):"
 	printf '  %-44s %-20s %s\n' "" "v7.3-rc7" "patched"
 	for row in "${ROWS[@]}"; do
-		IFS='|' read -r name timing params what <<<"$row"
-		printf '  %-44s %-20s %s\n' "$what" "$(probe_figure "$LOG_DIR/demo-rc7-$name.log")" \
-			"$(probe_figure "$LOG_DIR/demo-v2-$name.log")"
+		what=${row##*|}
+		printf '  %-44s %-20s %s\n' "$what" "$(probe_figure "${PROBE_DIRS[$i]}")" \
+			"$(probe_figure "${PROBE_DIRS[$((i + 1))]}")"
+		i=$((i + 2))
 	done
 	echo "In parentheses: the host tick's exits (HZ=1000), each of which reloads the"
 	echo "count.  Undisturbed, the windows 3000, 6000, 12000, 24000 and 48000 make 5 exits."
@@ -62,16 +83,18 @@ headline() {
 
 main() {
 	local base patched
-	base=$("$REPO_DIR/scripts/build.sh" base)
-	patched=$("$REPO_DIR/scripts/build.sh" patched)
-	ensure_selftests
-	boot_all "$base" "$patched"
+	intro
+	guests_init
+	base=$(step "build v7.3-rc7" "$REPO_DIR/scripts/build/build.sh" base)
+	patched=$(step "build the series" "$REPO_DIR/scripts/build/build.sh" patched)
+	step "build the KVM selftests and probes" ensure_selftests
+	step "boot the guests" boot_all "$base" "$patched"
 	echo
 	headline
 	echo
 	echo "Then every selftest, per test, on the $MACHINE machine: base (v7.3-rc7) and patched."
-	"$REPO_DIR/scripts/report.sh" --no-subtests "$LOG_DIR/base.log" "$LOG_DIR/patched.log"
-	echo "Serial logs: $LOG_DIR/{base,patched,demo-*}.log"
+	"$REPO_DIR/scripts/report.sh" --no-subtests "$BASE_DIR" "$PATCHED_DIR"
+	echo "Boot directories (serial.log, rerun...): $RUNS_DIR/demo/"
 }
 
 main "$@"

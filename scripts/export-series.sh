@@ -5,11 +5,11 @@
 # branch ple-series, ignored by git) into patches/ with git format-patch,
 # and copy the files the series adds under tools/testing/selftests/kvm/
 # into selftests/.  patches/ is never edited by hand: edit the branch and
-# run this again.  format-patch runs through format_series (lib.sh), as in
+# run this again.  format-patch runs through format_series (scripts/lib/common.sh), as in
 # the check that re-exports the series from a clean apply (ci/10).
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {
 	echo "usage: ${0##*/} [--tree DIR] [--branch NAME] [--out DIR]"

@@ -13,7 +13,7 @@
 # text file (default: $PLE_CACHE/reports/hw-report-DATE.txt) and prints
 # its path last: the host's CPU and kernel, what ran and what was skipped
 # and why (a machine this host cannot run is "not run on hardware:
-# <reason>"), the results (scripts/guestlog.py report), and the lines to
+# <reason>"), the results (scripts/read/guestlog.py report), and the lines to
 # paste under "Tested-by:" when every hw machine that could run did and
 # passed.  Nothing is sent anywhere.
 #
@@ -31,10 +31,10 @@
 # Environment: HW_TCG_TESTS, the tests of the TCG run (default: the PAUSE
 # test and kvm_binary_stats_test); GUEST_TIMEOUT (s, default 600).
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
-# shellcheck source=scripts/emu.sh
-source "$(dirname "$0")/emu.sh"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "$0")/lib/common.sh"
+# shellcheck source=scripts/lib/guests.sh
+source "$(dirname "$0")/lib/guests.sh"
 
 HW_MACHINES="hw-zen hw-count-only"
 TCG_MACHINE=tcg-svm
@@ -88,58 +88,48 @@ host_section() {
 }
 
 # run_machine MACHINE TESTS: boots base and patched on MACHINE with TESTS,
-# logs $LOG_DIR/hw-MACHINE-{base,patched}.log; on a line of $RUNS, what
-# ran or why not ("MACHINE|ran|" or "MACHINE|skipped|REASON").
+# into BOOT[MACHINE-base] and BOOT[MACHINE-patched]; on a line of $RUNS,
+# what ran or why not ("MACHINE|ran|" or "MACHINE|skipped|REASON").
 run_machine() {
-	local m=$1 tests=$2 why k
+	local m=$1 tests=$2 why dirs=()
 	if why=$(emulator_missing "$m"); then
 		echo "$m|skipped|${why#"machine $m unavailable: "}" >>"$RUNS"
 		return 0
 	fi
-	for k in base patched; do
-		boot_bg "$m" "$k" "$tests"
-	done
-	wait
+	mapfile -t dirs < <({
+		boot_spec base "${KERNEL[base]}" "$m" "" "" "$tests"
+		boot_spec patched "${KERNEL[patched]}" "$m" "" "" "$tests"
+	} | run_guests hw-report)
+	BOOT[$m-base]=${dirs[0]} BOOT[$m-patched]=${dirs[1]}
 	echo "$m|ran|" >>"$RUNS"
-}
-
-# boot_bg MACHINE KERNEL TESTS: guest() in the background; its output
-# and exit status beside the log (.out, .rc).
-boot_bg() {
-	local name=hw-$1-$2
-	{
-		local rc=0
-		guest "$name" "${KERNEL[$2]}" "$3" "" "$1" >"$LOG_DIR/$name.out" 2>&1 || rc=$?
-		echo "$rc" >"$LOG_DIR/$name.rc"
-	} &
 }
 
 # boot_failures MACHINE: for each kernel whose boot did not reach
 # PLE-DONE, its exit status and the boot script's last lines.
 boot_failures() {
-	local k name rc
+	local k d rc
 	for k in base patched; do
-		name=hw-$1-$k
-		rc=$(cat "$LOG_DIR/$name.rc" 2>/dev/null || echo "?")
+		d=${BOOT[$1-$k]}
+		rc=$(boot_status "$d")
 		[[ $rc != 0 ]] || continue
 		echo "boot of $k: exit $rc (2 no PLE-DONE, 3 timeout, 4 panic/BUG/Oops, 5 unavailable); its last lines:"
-		tail -n 8 "$LOG_DIR/$name.out" 2>/dev/null | sed 's/^/  /'
+		boot_failure "$d" | tail -n 8 | sed 's/^/  /'
 	done
 }
 
-# res LOG TEST: emu.sh's result, "none" for a log that cannot be read.
-res() { result "$1" "$2" 2>/dev/null || echo none; }
+# res LOG TEST: the test's result, "none" for a log that cannot be read.
+res() { guestlog result "$1" "$2" 2>/dev/null || echo none; }
 
 # verdict MACHINE: "passed", or "FAILED: <why>", of a machine that ran.
 verdict() {
-	local b=$LOG_DIR/hw-$1-base.log p=$LOG_DIR/hw-$1-patched.log t bad=()
-	[[ $(cat "$LOG_DIR/hw-$1-patched.rc") == 0 ]] || bad+=("the patched kernel's boot failed;")
+	local b=${BOOT[$1-base]} p=${BOOT[$1-patched]} t bad=()
+	[[ $(boot_status "$p") == 0 ]] || bad+=("the patched kernel's boot failed;")
 	[[ $(res "$p" "$PLE_TEST") == ok ]] ||
 		bad+=("pause_loop_exit_test on the patched kernel: $(res "$p" "$PLE_TEST"): $(guestlog why "$p" "$PLE_TEST" 2>&1);")
 	for t in $(upstream_tests); do
 		[[ $(res "$b" "$t") != ok || $(res "$p" "$t") == ok ]] || bad+=("$t ok on the base, not on the patched kernel;")
 	done
-	[[ -z $(kernel_complaints "$p") ]] || bad+=("kernel complaints in $p")
+	[[ -z $(guestlog complaints "$p") ]] || bad+=("kernel complaints in $p")
 	if ((${#bad[@]})); then
 		echo "FAILED: ${bad[*]}"
 	else
@@ -160,11 +150,12 @@ machine_section() {
 		echo "not run: $why"
 		return 0
 	fi
-	echo "logs: $LOG_DIR/hw-$m-base.log $LOG_DIR/hw-$m-patched.log"
+	echo "base boot: ${BOOT[$m-base]}"
+	echo "patched boot: ${BOOT[$m-patched]}"
 	boot_failures "$m"
 	[[ -z $hw ]] || echo "verdict: $(verdict "$m")"
-	[[ -n $hw ]] || echo "pause_loop_exit_test on the patched kernel: $(result "$LOG_DIR/hw-$m-patched.log" "$PLE_TEST"): $(guestlog why "$LOG_DIR/hw-$m-patched.log" "$PLE_TEST")"
-	guestlog report "$LOG_DIR/hw-$m-base.log" "$LOG_DIR/hw-$m-patched.log"
+	[[ -n $hw ]] || echo "pause_loop_exit_test on the patched kernel: $(res "${BOOT[$m-patched]}" "$PLE_TEST"): $(guestlog why "${BOOT[$m-patched]}" "$PLE_TEST")"
+	guestlog report "${BOOT[$m-base]}" "${BOOT[$m-patched]}"
 }
 
 # tested_by: the lines for "Tested-by:", when at least one hw machine ran
@@ -195,7 +186,7 @@ log_verdict() {
 	ok | skip | fail) ;;
 	*) bad+=("pause_loop_exit_test not in the log;") ;;
 	esac
-	[[ -z $(kernel_complaints "$KLOG") ]] || bad+=("kernel complaints in the log")
+	[[ -z $(guestlog complaints "$KLOG") ]] || bad+=("kernel complaints in the log")
 	if ((${#bad[@]})); then echo "FAILED: ${bad[*]}"; else echo passed; fi
 }
 
@@ -254,9 +245,10 @@ main() {
 	RUNS=$(mktemp "${TMPDIR:-/tmp}/ple-hw.XXXXXX")
 	# shellcheck disable=SC2064 # expand now
 	trap "rm -f '$RUNS'" EXIT
-	declare -gA KERNEL
-	KERNEL[base]=$("$REPO_DIR/scripts/build.sh" base) || die "the base kernel does not build"
-	KERNEL[patched]=$("$REPO_DIR/scripts/build.sh" patched) || die "the patched kernel does not build"
+	guests_init
+	declare -gA KERNEL BOOT
+	KERNEL[base]=$("$REPO_DIR/scripts/build/build.sh" base) || die "the base kernel does not build"
+	KERNEL[patched]=$("$REPO_DIR/scripts/build/build.sh" patched) || die "the patched kernel does not build"
 	ensure_selftests || die "the KVM selftests do not build"
 	hw_tests="kvm:ple_probe $PLE_TEST $(upstream_tests | tr '\n' ' ')"
 	for m in $HW_MACHINES; do

@@ -5,17 +5,17 @@
 # through sudo).  Only missing packages are installed, so a second run is
 # quick; a package apt cannot install is named.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
 
 PACKAGES=(
 	# kernel build
 	make gcc libc6-dev bc bison flex libelf-dev libssl-dev cpio xz-utils
 	ccache rsync perl git
 	# checks: checkpatch (spdxcheck needs ply and GitPython), b4; sparse
-	# is built from Debian sid's source (scripts/get-sparse.sh: dpkg-source)
+	# is built from Debian sid's source (scripts/build/get-sparse.sh: dpkg-source)
 	python3-ply python3-git b4 shellcheck dpkg-dev
-	# checks: scripts/guestlog.py (ci/01-lint.t)
+	# checks: scripts/read/guestlog.py (ci/01-lint.t)
 	python3 pyflakes3
 	# the emulated AMD machine and its boot disk
 	bochs bochsbios vgabios bochs-term busybox-static syslinux syslinux-common

@@ -11,8 +11,8 @@
 # the project, but whoever sends the series certifies the DCO in their own
 # name.  Re-sign first (README.md, "Sending the series").
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 # Identities that cannot certify anything: the project's placeholder and
 # the scripts' own.
@@ -77,7 +77,7 @@ main() {
 		"$(tr '\n' ';' <<<"$bad")" "re-sign it first (README.md, 'Sending the series')"
 	check_sender "$tree"
 	[ ! -e "$out" ] || die "$out exists: remove it or choose another --out"
-	# The sender's own identity, not the one lib.sh sets for the scripts.
+	# The sender's own identity, not the one scripts/lib/common.sh sets for the scripts.
 	(
 		unset GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL
 		format_series "$tree" "base..$branch" --cover-letter -o "$out"

@@ -4,20 +4,20 @@
 # Print MAINTAINERS.snippet: the MAINTAINERS sections that cover every file
 # the series touches, and the To/Cc list they give, both from the kernel's
 # own scripts/get_maintainer.pl in a tree with the series applied (default:
-# the cache's patched work tree, scripts/apply-series.sh patched).
+# the cache's patched work tree, scripts/build/apply-series.sh patched).
 #   scripts/maintainers.sh [TREE]            print it
 #   scripts/maintainers.sh --write [TREE]    replace MAINTAINERS.snippet,
 #                                            only once all of it is made
 # A check regenerates it and fails if it drifts.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
 
 write=
 if [ "${1:-}" = --write ]; then write=1; shift; fi
 [ $# -le 1 ] || { echo "usage: ${0##*/} [--write] [TREE]" >&2; exit 2; }
 tree=${1:-$(variant_src patched)}
-[ -d "$tree" ] || die "no tree at $tree: run scripts/apply-series.sh patched, or name one"
+[ -d "$tree" ] || die "no tree at $tree: run scripts/build/apply-series.sh patched, or name one"
 if [ -n "$write" ]; then
 	tmp=$(mktemp "$REPO_DIR/MAINTAINERS.snippet.XXXXXX")
 	trap 'rm -f "$tmp"' EXIT

@@ -13,24 +13,15 @@
 # selftest's robustness claim (README, cover letter).
 # Exit status 1 if any run failed or a guest did not finish.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-. "$(dirname "$0")/lib.sh"
-# shellcheck source=scripts/emu.sh
-. "$(dirname "$0")/emu.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+# shellcheck source=scripts/lib/guests.sh
+. "$(dirname "$0")/lib/guests.sh"
 
 usage() { echo "usage: ${0##*/} [-n RUNS] [MACHINE:TIMING...]   (e.g. count-only:zen-5ghz)"; }
 
-# sum_figures LOG: over every run, the cases that passed and skipped, and
-# the tries the passing ones took (their result lines end in "try N").
-sum_figures() {
-	guestlog subtests "$1" "$PLE_TEST" | awk -F'\t' '
-		$1 == "ok" { ok++; n = split($2, w, " "); tries += w[n] }
-		$1 == "skip" { skip++ }
-		END { printf "cases ok=%d skip=%d, tries=%d\n", ok, skip, tries }'
-}
-
 main() {
-	local runs=50 combos=() c cpu timing bz name bad=0
+	local runs=50 combos=() dirs=() c d i bz bad=0
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		-n) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { usage >&2; die "-n takes a number of runs"; }
@@ -43,21 +34,19 @@ main() {
 	[ ${#combos[@]} -gt 0 ] ||
 		combos=(count-only:k10-3.2ghz count-only:bobcat-1.6ghz count-only:zen-2ghz
 			count-only:zen-5ghz)
-	bz=$("$REPO_DIR/scripts/build.sh" patched) || die "the patched kernel does not build"
+	guests_init
+	bz=$("$REPO_DIR/scripts/build/build.sh" patched) || die "the patched kernel does not build"
 	ensure_selftests >/dev/null || die "the KVM selftests do not build"
-	for c in "${combos[@]}"; do
-		cpu=${c%%:*} timing=${c#*:}
-		GUEST_TIMEOUT=$((120 * runs)) guest_bg "stress-$cpu-$timing" "$bz" "$PLE_TEST" \
-			"ple.repeat=$runs" "$cpu" "$timing"
-	done
-	wait || true
+	mapfile -t dirs < <(for c in "${combos[@]}"; do
+		boot_spec patched "$bz" "${c%%:*}" "${c#*:}" "ple.repeat=$runs" "$PLE_TEST"
+	done | GUEST_TIMEOUT=$((120 * runs)) run_guests stress)
 	printf '%-11s %-14s %-45s %s\n' machine timing "runs of $PLE_TEST" "the test's own figures"
-	for c in "${combos[@]}"; do
-		cpu=${c%%:*} timing=${c#*:} name=$LOG_DIR/stress-$cpu-$timing.log
-		printf '%-11s %-14s %-45s %s\n' "$cpu" "$timing" \
-			"$(guestlog tally "$name" "$PLE_TEST")" "$(sum_figures "$name")"
-		guestlog tally "$name" "$PLE_TEST" | grep -q "runs=$runs .*fail=0 " || {
-			bad=1; guestlog why "$name" "$PLE_TEST" >&2 || true; }
+	for i in "${!combos[@]}"; do
+		c=${combos[$i]} d=${dirs[$i]}
+		printf '%-11s %-14s %-45s %s\n' "${c%%:*}" "${c#*:}" \
+			"$(guestlog tally "$d" "$PLE_TEST")" "$(guestlog tries "$d" "$PLE_TEST")"
+		guestlog tally "$d" "$PLE_TEST" | grep -q "runs=$runs .*fail=0 " || {
+			bad=1; echo "$d: $(guestlog why "$d" "$PLE_TEST")" >&2; }
 	done
 	return "$bad"
 }

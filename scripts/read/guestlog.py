@@ -41,7 +41,13 @@ which WARN, BUG, Oops, UBSAN, panic and Call Trace lines are complaints.
 A log may be cut anywhere (a killed Bochs): the last line counts only if
 it ends in a newline, a test with a header and no result line is "none".
 
-Command line (TEST is COLLECTION:NAME or NAME, e.g. kvm:pause_loop_exit_test):
+Command line (TEST is COLLECTION:NAME or NAME, e.g. kvm:pause_loop_exit_test;
+LOG is a serial log or a boot directory, scripts/guest/run-guest.sh --out,
+whose serial.log is read):
+
+  judge LOG                  a kept boot's verdict, without booting: how it
+                             ended (the directory's status file), the
+                             guest's status, then every test's result
 
   result LOG TEST            ok, fail, skip, xfail or none (not run, or cut)
   results LOG                every test of the log, one a line: its result
@@ -49,6 +55,10 @@ Command line (TEST is COLLECTION:NAME or NAME, e.g. kvm:pause_loop_exit_test):
   tally LOG TEST             runs=N ok=N fail=N skip=N xfail=N none=N: the
                              results of TEST's runs (ple.repeat=N runs it N
                              times)
+  tries LOG TEST             cases ok=N skip=N, tries=N: over every run of
+                             TEST, the subtests that passed and skipped, and
+                             the tries the passing ones took (their
+                             descriptions end in "try N")
   lines LOG PREFIX [TEST]    the PREFIX figure lines (PLE, PROBE, BENCH), as
                              "PREFIX: ...", of TEST or of the whole log
   output LOG TEST            TEST's own output, without the runner's "# "
@@ -60,23 +70,23 @@ Command line (TEST is COLLECTION:NAME or NAME, e.g. kvm:pause_loop_exit_test):
                              subtest; skip reason, TIMEOUT...), or why it
                              has no result
   complaints [--fatal] LOG   the kernel's complaint lines; --fatal: only
-                             panic, BUG and Oops (what boot.sh stops Bochs on)
+                             panic, BUG and Oops (what boot-bochs.sh stops Bochs on)
   status LOG                 the guest's status: rc=N (its PLE-DONE line),
                              panic or none; exit status 0 for rc=N only
   pattern NAME...            the regex of lines, an ERE for grep -E, one per
                              NAME: fatal, complaint (as above), drain (the
                              guest's drain message), done (its PLE-DONE)
-                             (boot.sh's watchdog greps the live log with them)
+                             (boot-bochs.sh's watchdog greps the live log with them)
   unsplice LOG               rewrite LOG without the drain messages, as the
-                             guest wrote it (boot.sh, once Bochs is stopped)
+                             guest wrote it (boot-bochs.sh, once Bochs is stopped)
   report [--no-subtests] LOG...
                              one row per test, one column per log (what
                              scripts/report.sh prints)
   json LOG                   every record, for ci/05-guestlog.t and humans
 
 Exit status: 0, or 1 for status without PLE-DONE, 2 for bad usage or an
-unreadable log.  The shell calls it through emu.sh's guestlog() (and its
-old names result, ple_lines, kernel_complaints), report.sh and boot.sh.
+unreadable log.  The shell calls it through guests.sh's guestlog(),
+report.sh and the boot scripts' watchdog.
 """
 
 import argparse
@@ -94,7 +104,7 @@ FIGURE_PREFIXES = ("PLE", "PROBE", "BENCH")
 # Kernel complaints.  Not anchored: a console message can land in the
 # middle of a line of test output (the tty's queued output is interrupted
 # by the console, as the drain messages and KVM's show).  Written so that the same
-# text is a Python regex and a POSIX ERE (boot.sh greps the live log).
+# text is a Python regex and a POSIX ERE (boot-bochs.sh greps the live log).
 FATAL_RE = "Kernel panic - not syncing|kernel BUG at|BUG: |Oops: "
 COMPLAINT_RE = FATAL_RE + "|WARNING: CPU|UBSAN: |Call Trace:"
 _FATAL = re.compile(FATAL_RE)
@@ -102,7 +112,7 @@ _COMPLAINT = re.compile(COMPLAINT_RE)
 
 # config/init.sh's drain message (a console message: optional printk
 # timestamp), taken out wherever it lands, with its line end; and its last
-# line.  DRAIN_RE and DONE_RE are EREs too (boot.sh's watchdog).
+# line.  DRAIN_RE and DONE_RE are EREs too (boot-bochs.sh's watchdog).
 DRAIN_RE = "ple: serial drain [0-9]+"
 DONE_RE = "^PLE-DONE rc=[0-9]+"
 _DRAIN = re.compile(rb"(\[ *[0-9]+\.[0-9]+\] )?" + DRAIN_RE.encode() + rb"\r*\n")
@@ -178,7 +188,7 @@ class GuestLog:
 
     @property
     def status(self):
-        """rc=N, panic or none, as report.sh's last row always said."""
+        """rc=N (PLE-DONE), panic or none."""
         if self.done is not None:
             return "rc=%d" % self.done
         return "panic" if self.panic else "none"
@@ -356,10 +366,51 @@ def parse_bytes(data, path="-"):
     return _Parser(path).parse(*_clean(data))
 
 
+# A boot directory (scripts/guest/run-guest.sh --out): its files.
+SERIAL_LOG = "serial.log"
+BOOT_STATUS = {0: "finished", 1: "setup error", 2: "no PLE-DONE",
+               3: "timeout", 4: "panic", 5: "emulator missing or unavailable"}
+
+
+def log_path(path):
+    """The serial log of PATH: a boot directory's, or PATH itself."""
+    return os.path.join(path, SERIAL_LOG) if os.path.isdir(path) else path
+
+
 def parse(path):
-    """The records of the serial log at PATH."""
-    with open(path, "rb") as f:
+    """The records of the serial log at PATH (a log or a boot directory)."""
+    with open(log_path(path), "rb") as f:
         return parse_bytes(f.read(), path)
+
+
+def boot_meta(path):
+    """A boot directory's meta file, as a dict ({} for a bare log)."""
+    meta = {}
+    if os.path.isdir(path):
+        with open(os.path.join(path, "meta")) as f:
+            for line in f:
+                key, _, value = line.rstrip("\n").partition("=")
+                meta[key] = value
+    return meta
+
+
+def judge(path, out=sys.stdout):
+    """The verdict of a kept boot, from its files alone: how the boot
+    ended (its status file; a bare log has none), the guest's PLE-DONE
+    status, then every test's result, one a line."""
+    log = parse(path)
+    if os.path.isdir(path):
+        try:
+            with open(os.path.join(path, "status")) as f:
+                code = int(f.read().strip() or "1")
+        except (OSError, ValueError):
+            code = None
+        ended = ("boot: not ended (no status)" if code is None else
+                 "boot: %s (status %d)" % (BOOT_STATUS.get(code, "failed"), code))
+        print(ended, file=out)
+    print("guest: %s" % log.status, file=out)
+    for key in dict.fromkeys(t.key for t in log.tests):
+        print("%s\t%s" % (log.result(key), key), file=out)
 
 
 def why(log, test):
@@ -395,7 +446,9 @@ def report(paths, subtests=True, out=sys.stdout):
     subtests indented below; the guests' PLE-DONE status; then per log the
     figure lines, the failures' messages and the kernel complaints."""
     logs = [parse(p) for p in paths]
-    labels = [re.sub(r"\.log$", "", os.path.basename(p)) for p in paths]
+    labels = [boot_meta(p).get("variant") or
+              re.sub(r"\.log$", "", os.path.basename(os.path.normpath(p)))
+              for p in paths]
     shown = {"ok": "ok", "fail": "FAIL", "skip": "skip", "xfail": "xfail",
              "none": "cut"}
     order, res, subs = [], {}, {}
@@ -459,6 +512,7 @@ _PATTERNS = {"fatal": FATAL_RE, "complaint": COMPLAINT_RE, "drain": DRAIN_RE, "d
 
 def unsplice(path):
     """Rewrite the log at path without the drain messages."""
+    path = log_path(path)
     with open(path, "rb") as f:
         data = f.read()
     data, n = _DRAIN.subn(b"", data)
@@ -476,6 +530,7 @@ def main(argv=None):
     # The commands that take LOG TEST.
     for cmd, text in (("result", "ok, fail, skip, xfail or none"),
                       ("tally", "how many runs of a test gave each result"),
+                      ("tries", "a test's cases that passed and skipped, and their tries"),
                       ("output", "a test's own output"),
                       ("subtests", "a test's subtests: result, tab, description"),
                       ("why", "why a test failed, skipped or has no result")):
@@ -502,6 +557,8 @@ def main(argv=None):
     p.add_argument("logs", nargs="+", metavar="log")
     p = sub.add_parser("json", help="every record")
     p.add_argument("log")
+    p = sub.add_parser("judge", help="a kept boot's verdict: status, guest, results")
+    p.add_argument("log")
     a = ap.parse_args(argv)
 
     if a.cmd == "pattern":
@@ -515,6 +572,9 @@ def main(argv=None):
         if a.cmd == "report":
             report(a.logs, subtests=not a.no_subtests)
             return 0
+        if a.cmd == "judge":
+            judge(a.log)
+            return 0
         log = parse(a.log)
     except OSError as e:
         print("guestlog.py: error: %s" % e, file=sys.stderr)
@@ -524,6 +584,14 @@ def main(argv=None):
     elif a.cmd == "results":
         for key in dict.fromkeys(t.key for t in log.tests):
             print("%s\t%s" % (log.result(key), key))
+    elif a.cmd == "tries":
+        cases = [st for t in log.find(a.test) for st in t.subtests]
+        tries = [re.search(r"\btry (\d+)$", st.desc or "") for st in cases
+                 if st.result == "ok"]
+        print("cases ok=%d skip=%d, tries=%d" % (
+            sum(st.result == "ok" for st in cases),
+            sum(st.result == "skip" for st in cases),
+            sum(int(m.group(1)) for m in tries if m)))
     elif a.cmd == "tally":
         runs = [t.result for t in log.find(a.test)]
         print("runs=%d " % len(runs) + " ".join(

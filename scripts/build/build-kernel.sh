@@ -12,8 +12,8 @@
 # ccache is used when installed (CCACHE_DIR=$CACHE_DIR/ccache).
 # Prints OUT/arch/x86/boot/bzImage on stdout at the end.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
 
 usage() {
 	echo "usage: ${0##*/} [-h|--help] SRC OUT"

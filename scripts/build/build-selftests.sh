@@ -14,8 +14,8 @@
 # TMPOUT moves the try-run scratch directories of tools/build/Build.include
 # (default: the current directory, i.e. inside SRC) to OUT.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
 
 usage() {
 	echo "usage: ${0##*/} [-h|--help] SRC OUT"

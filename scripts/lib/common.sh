@@ -4,7 +4,7 @@
 # shellcheck shell=bash
 
 # The repository root, and the cache that lives outside of it.
-REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE_DIR=${PLE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/svm-ple}
 # The base tree (a git repository whose tag "base" is v7.3-rc7).
 BASE_GIT=$CACHE_DIR/src/base
@@ -16,7 +16,7 @@ APT_DIR=$CACHE_DIR/apt            # private apt state for the base (get-base.sh)
 APT_SPARSE_DIR=$CACHE_DIR/apt-sparse # the same for sparse's source (get-sparse.sh)
 TOOLS_DIR=$CACHE_DIR/tools        # sparse, by key
 PRODUCTS_DIR=$CACHE_DIR/products  # kernels by the hash of their inputs (build.sh)
-LOG_DIR=$CACHE_DIR/logs           # the guests' serial logs
+RUNS_DIR=$CACHE_DIR/runs          # one directory per boot (scripts/lib/guests.sh)
 BENCH_DIR=$CACHE_DIR/bench        # make bench's tables and plots
 # One directory per kernel variant (base, patched, the mutants...), holding
 # its git work tree (src) and its build directory (build) side by side: the
@@ -50,6 +50,30 @@ export GIT_COMMITTER_EMAIL=${GIT_COMMITTER_EMAIL:-svm-ple@invalid}
 
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
+
+# step WHAT CMD...: one step of an entry point (make demo, bench...),
+# quiet: CMD's standard error (the builds' and boots' output) goes to
+# $CACHE_DIR/logs/WHAT.log, and to the terminal as well with V=1 (make
+# demo V=1); its standard output is left as is (a path CMD prints).  Then
+# one line: what, how long, where the log is; on failure the log's tail.
+step() {
+	local what=$1 log rc=0 t0=$SECONDS
+	shift
+	mkdir -p "$CACHE_DIR/logs"
+	log=$CACHE_DIR/logs/$(tr -cs 'A-Za-z0-9.' '-' <<<"$what" | sed 's/^-*//; s/-*$//').log
+	if [ "${V:-0}" = 1 ]; then
+		"$@" 2> >(tee "$log" >&2) || rc=$?
+	else
+		"$@" 2>"$log" || rc=$?
+	fi
+	if [ "$rc" -eq 0 ]; then
+		log "$what: $((SECONDS - t0)) s (log: $log)"
+	else
+		log "$what: failed after $((SECONDS - t0)) s (exit status $rc); the end of $log:"
+		tail -n 20 "$log" | sed 's/^/  /' >&2
+	fi
+	return "$rc"
+}
 
 # inputs_hash: the one hash of cache keys, over what is on standard input
 # (everything a product is made from: commits, configs, scripts, the
@@ -135,12 +159,12 @@ machine_check() {
 	esac
 }
 
-# machine_boot NAME: the script that boots machine NAME: boot.sh (Bochs, a
+# machine_boot NAME: the script that boots machine NAME: boot-bochs.sh (Bochs, a
 # disk image) or boot-qemu.sh (QEMU, -kernel and -initrd).
 machine_boot() {
 	case "$(machine_field "$1" emulator)" in
-	qemu-*) echo "$REPO_DIR/scripts/boot-qemu.sh" ;;
-	*) echo "$REPO_DIR/scripts/boot.sh" ;;
+	qemu-*) echo "$REPO_DIR/scripts/guest/boot-qemu.sh" ;;
+	*) echo "$REPO_DIR/scripts/guest/boot-bochs.sh" ;;
 	esac
 }
 

@@ -18,14 +18,14 @@
 #   /etc/ple/tests: the selected tests, one per line (read by /init),
 #   /init: config/init.sh (or --init FILE),
 #   with --extra DIR: DIR's tree copied over the root (e.g. QEMU and the
-#     KVM-unit-tests of scripts/emu.sh kut_stage); then --selftests and
+#     KVM-unit-tests of scripts/lib/guests.sh kut_stage); then --selftests and
 #     --tests are optional.
 # Test names are those of INSTALL_DIR/kselftest-list.txt (COLLECTION:TEST,
 # e.g. kvm:sync_regs_test); "kvm:x86/sync_regs_test" is accepted and mapped
 # to the installed name.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
 
 BUSYBOX=/bin/busybox
 
@@ -66,7 +66,7 @@ parse_args() {
 	[[ -n $TESTS ]] || bad_usage "--tests is required"
 	[[ -x $KSFT/run_kselftest.sh && -r $KSFT/kselftest-list.txt && -d $KSFT/kselftest ]] ||
 		die "'$KSFT' is not a kselftest install dir (run_kselftest.sh," \
-			"kselftest-list.txt, kselftest/): run scripts/build-selftests.sh"
+			"kselftest-list.txt, kselftest/): run scripts/build/build-selftests.sh"
 }
 
 check_tools() {
@@ -88,7 +88,7 @@ resolve_test() {
 	elif grep -qxF "${t%%:*}:${t##*/}" "$list"; then
 		echo "${t%%:*}:${t##*/}"
 	else
-		die "test '$t' is not in $list (build it with scripts/build-selftests.sh)"
+		die "test '$t' is not in $list (build it with scripts/build/build-selftests.sh)"
 	fi
 }
 

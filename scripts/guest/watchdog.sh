@@ -1,20 +1,25 @@
 # SPDX-License-Identifier: GPL-2.0
-# The watchdog of a running guest, shared by scripts/boot.sh (Bochs) and
-# scripts/boot-qemu.sh (QEMU); sourced after scripts/lib.sh.  The caller
+# The watchdog of a running guest, shared by scripts/guest/boot-bochs.sh (Bochs) and
+# scripts/guest/boot-qemu.sh (QEMU); sourced after scripts/lib/common.sh.  The caller
 # sets EMU_NAME (for the messages), EMU_PID (the emulator, its own process
-# group leader), LOG (the serial log), TIMEOUT and WORK (its scratch
-# directory, WORK/stderr the emulator's standard error), optionally
-# EMU_LOG (the emulator's own log), and defines stop_emulator.  Exit statuses, the same for both boot scripts:
+# group leader), LOG (the serial log), TIMEOUT, EMU_STDERR (the emulator's
+# standard error), optionally EMU_LOG (the emulator's own log), and
+# defines stop_emulator.  Exit statuses, the same for both boot scripts:
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables are for the scripts that source this
 EXIT_NO_MARKER=2 EXIT_TIMEOUT=3 EXIT_PANIC=4 EXIT_NO_EMULATOR=5
-# The serial log is read by scripts/guestlog.py, the one reader of guest
+# The serial log is read by scripts/read/guestlog.py, the one reader of guest
 # logs; the watchdog greps the live log with its patterns (polling being
 # too frequent for a parse): a fatal kernel report (panic, BUG, Oops), the
 # guest's drain message and its PLE-DONE line (config/init.sh).
-GUESTLOG=$REPO_DIR/scripts/guestlog.py PYTHON=${GUESTLOG_PYTHON:-python3}
-PATTERNS=$("$PYTHON" "$GUESTLOG" pattern fatal drain "done") || die "$PYTHON $GUESTLOG failed"
-{ read -r PANIC_RE; read -r DRAIN_RE; read -r DONE_RE; } <<<"$PATTERNS"
+GUESTLOG=$REPO_DIR/scripts/read/guestlog.py PYTHON=${GUESTLOG_PYTHON:-python3}
+
+# load_patterns: PANIC_RE, DRAIN_RE and DONE_RE, from the reader.
+load_patterns() {
+	local patterns
+	patterns=$("$PYTHON" "$GUESTLOG" pattern fatal drain "done") || die "$PYTHON $GUESTLOG failed"
+	{ read -r PANIC_RE; read -r DRAIN_RE; read -r DONE_RE; } <<<"$patterns"
+}
 DONE_GRACE=30 # seconds allowed between PLE-DONE and the emulator's exit
 
 # fail CODE MESSAGE: like die, with a distinct exit status.
@@ -128,7 +133,7 @@ conclude() {
 		exit 0
 	fi
 	show_tail
-	[[ ! -s $WORK/stderr ]] || tail -n 5 "$WORK/stderr" >&2
+	[[ ! -s $EMU_STDERR ]] || tail -n 5 "$EMU_STDERR" >&2
 	fail $EXIT_NO_MARKER "$EMU_NAME exited (status $status) after $ELAPSED s without the PLE-DONE marker"
 }
 
@@ -145,6 +150,7 @@ unsplice_drain_messages() {
 # watch_guest: from the emulator's start to the verdict (exits).
 watch_guest() {
 	local status=0 t0=$SECONDS
+	load_patterns
 	watchdog
 	stop_emulator
 	{ wait "$EMU_PID"; } 2>/dev/null || status=$?

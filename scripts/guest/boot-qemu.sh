@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# boot-qemu.sh --machine NAME --kernel BZIMAGE --initrd CPIO --log SERIAL.log
+# boot-qemu.sh --machine NAME --kernel BZIMAGE --initrd CPIO --out DIR
 #              [--append "params"] [--timeout SECONDS] [--memory MB]
 # boot-qemu.sh --machine NAME --check
 #
@@ -11,23 +11,24 @@
 # host, so nested SVM gives the guest's KVM the CPU's own pause filter),
 # qemu-tcg under TCG (no pause filter).  -cpu is the machine's cpu column,
 # -smp and -m its vcpus and memory; the kernel command line is
-# kernel_cmdline (scripts/lib.sh) with the machine's args and --append.
+# kernel_cmdline (scripts/lib/common.sh) with the machine's args and --append.
 # Headless (-display none), no reboot (panic=-1 then ends QEMU), the
-# serial port to SERIAL.log.  The watchdog (scripts/guestwatch.sh, as
-# boot.sh's) kills QEMU on timeout, a panic, a BUG or an Oops.
+# serial port to DIR/serial.log, QEMU's standard error to DIR/emulator.log,
+# its command line to DIR/qemu.cmd (run-guest.sh makes DIR).  The watchdog (scripts/guest/watchdog.sh, as
+# boot-bochs.sh's) kills QEMU on timeout, a panic, a BUG or an Oops.
 #
 # --check only says whether machine NAME can run here (exit 0, or 5 with
 # one line: the package to install, or what the host lacks: /dev/kvm, an
 # AMD CPU, svm, pausefilter, pfthreshold), booting nothing.
 #
-# Exit status (boot.sh's): 0 PLE-DONE seen, 1 usage or setup error,
+# Exit status (boot-bochs.sh's): 0 PLE-DONE seen, 1 usage or setup error,
 # 2 QEMU exited without PLE-DONE, 3 timeout, 4 panic/BUG/Oops,
 # 5 QEMU missing or the machine unavailable on this host.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
-# shellcheck source=scripts/guestwatch.sh
-source "$(dirname "$0")/guestwatch.sh"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=scripts/guest/watchdog.sh
+source "$(dirname "$0")/watchdog.sh"
 EMU_NAME=QEMU
 QEMU=qemu-system-x86_64
 # What QEMU opens to boot -kernel on the pc machine: SeaBIOS and the
@@ -36,7 +37,7 @@ QEMU_FIRMWARE="/usr/share/seabios/bios-256k.bin:seabios
 /usr/share/qemu/linuxboot_dma.bin:qemu-system-data"
 
 usage() {
-	echo "usage: ${0##*/} [-h|--help] --machine NAME --kernel BZIMAGE --initrd CPIO --log SERIAL.log"
+	echo "usage: ${0##*/} [-h|--help] --machine NAME --kernel BZIMAGE --initrd CPIO --out DIR"
 	echo "       [--append \"params\"] [--timeout SECONDS] [--memory MB]"
 	echo "       ${0##*/} --machine NAME --check   (can it run here?)"
 	echo "  exit: 0 PLE-DONE seen, 2 no marker, 3 timeout, 4 panic/BUG/Oops, 5 unavailable"
@@ -45,15 +46,15 @@ usage() {
 bad_usage() { usage >&2; die "$*"; }
 
 parse_args() {
-	KERNEL="" INITRD="" LOG="" APPEND="" TIMEOUT=600 MACHINE="" MEMORY="" CHECK=""
+	KERNEL="" INITRD="" OUT="" APPEND="" TIMEOUT=600 MACHINE="" MEMORY="" CHECK=""
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		-h | --help) usage; exit 0 ;;
 		--check) CHECK=1; shift; continue ;;
-		--kernel | --initrd | --log | --append | --timeout | --machine | --memory)
+		--kernel | --initrd | --out | --append | --timeout | --machine | --memory)
 			[[ $# -ge 2 ]] || bad_usage "$1 needs a value"
 			case "$1" in
-			--kernel) KERNEL=$2 ;; --initrd) INITRD=$2 ;; --log) LOG=$2 ;;
+			--kernel) KERNEL=$2 ;; --initrd) INITRD=$2 ;; --out) OUT=$2 ;;
 			--append) APPEND=$2 ;; --timeout) TIMEOUT=$2 ;;
 			--machine) MACHINE=$2 ;; --memory) MEMORY=$2 ;;
 			esac
@@ -64,7 +65,7 @@ parse_args() {
 	[[ -n $MACHINE ]] || bad_usage "--machine is required: one of $(machine_names) (config/machines)"
 	machine_check "$MACHINE"
 	EMU=$(machine_field "$MACHINE" emulator)
-	[[ $EMU == qemu-* ]] || die "machine $MACHINE runs on $EMU: scripts/boot.sh boots it"
+	[[ $EMU == qemu-* ]] || die "machine $MACHINE runs on $EMU: scripts/guest/boot-bochs.sh boots it"
 	[[ -n $MEMORY ]] || MEMORY=$(machine_field "$MACHINE" memory)
 	[[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || bad_usage "--timeout must be a positive number of seconds"
 	[[ $MEMORY =~ ^[1-9][0-9]*$ ]] || bad_usage "--memory must be a number of MB"
@@ -72,10 +73,12 @@ parse_args() {
 }
 
 check_files() {
-	[[ -n $KERNEL && -n $INITRD && -n $LOG ]] || bad_usage "--kernel, --initrd and --log are required"
+	[[ -n $KERNEL && -n $INITRD && -n $OUT ]] || bad_usage "--kernel, --initrd and --out are required"
 	[[ -f $KERNEL ]] || die "kernel image '$KERNEL' not found"
 	[[ -f $INITRD ]] || die "initramfs '$INITRD' not found"
-	[[ -d $(dirname "$LOG") ]] || die "log directory '$(dirname "$LOG")' does not exist"
+	[[ -d $OUT ]] || die "boot directory '$OUT' does not exist"
+	OUT=$(cd "$OUT" && pwd)
+	LOG=$OUT/serial.log EMU_STDERR=$OUT/emulator.log
 	[[ $APPEND != *$'\n'* ]] || die "--append must be a single line"
 }
 
@@ -134,7 +137,8 @@ qemu_cmd() {
 start_qemu() {
 	rm -f "$LOG"
 	: >"$LOG"
-	setsid "${CMD[@]}" </dev/null >/dev/null 2>"$WORK/stderr" &
+	printf '%q ' "${CMD[@]}" | sed 's/ $//' >"$OUT/qemu.cmd"
+	setsid "${CMD[@]}" </dev/null >/dev/null 2>"$EMU_STDERR" &
 	EMU_PID=$!
 }
 

@@ -6,7 +6,7 @@
 # Builds every probes/*.c (calibration probes written against the KVM
 # selftests library, not part of the series) statically, the way the kvm
 # Makefile of SRC builds its tests, and installs them into the kselftest
-# tree that scripts/build-selftests.sh SRC OUT made: OUT/install/kvm/NAME,
+# tree that scripts/build/build-selftests.sh SRC OUT made: OUT/install/kvm/NAME,
 # listed as kvm:NAME in OUT/install/kselftest-list.txt, so that
 # run-guest.sh --tests kvm:NAME runs them.  Run it after build-selftests.sh.
 #
@@ -18,8 +18,8 @@
 # Compiles run in SRC's tools/testing/selftests/kvm (CFLAGS has relative
 # -I paths); every output goes to OUT/probes.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
 
 PROBE_DIR=$REPO_DIR/probes
 
@@ -36,16 +36,16 @@ parse_args() {
 	[[ $# -eq 2 ]] || bad_usage "expected SRC and OUT"
 	[[ -f $1/tools/testing/selftests/kvm/Makefile ]] ||
 		die "SRC '$1' has no tools/testing/selftests/kvm/Makefile"
-	[[ -d $2 ]] || die "OUT '$2' does not exist: run scripts/build-selftests.sh $1 $2 first"
+	[[ -d $2 ]] || die "OUT '$2' does not exist: run scripts/build/build-selftests.sh $1 $2 first"
 	SRC=$(cd "$1" && pwd)
 	OUT=$(cd "$2" && pwd -P)
 	KVM_DIR=$SRC/tools/testing/selftests/kvm
 	OBJ_DIR=$OUT/kselftest/kvm
 	INST=$OUT/install
 	[[ -f $OBJ_DIR/lib/kvm_util.o && -d $OUT/usr/include ]] ||
-		die "no KVM selftests library in $OBJ_DIR: run scripts/build-selftests.sh $SRC $OUT first"
+		die "no KVM selftests library in $OBJ_DIR: run scripts/build/build-selftests.sh $SRC $OUT first"
 	[[ -f $INST/kselftest-list.txt && -d $INST/kvm ]] ||
-		die "no kselftest install in $INST: run scripts/build-selftests.sh $SRC $OUT first"
+		die "no kselftest install in $INST: run scripts/build/build-selftests.sh $SRC $OUT first"
 }
 
 check_tools() {
@@ -78,7 +78,7 @@ read_flags() {
 make_libkvm() {
 	local o
 	for o in "${MK_LIBKVM_OBJS[@]}"; do
-		[[ -f $o ]] || die "$o missing: run scripts/build-selftests.sh $SRC $OUT"
+		[[ -f $o ]] || die "$o missing: run scripts/build/build-selftests.sh $SRC $OUT"
 	done
 	rm -f "$LIBKVM"
 	ar rcs "$LIBKVM" "${MK_LIBKVM_OBJS[@]}" || die "ar failed making $LIBKVM"

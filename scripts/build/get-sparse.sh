@@ -11,8 +11,8 @@
 # apt using a sources list and state of its own, into
 # $CACHE_DIR/tools/sparse-VERSION/sparse.  Only make and gcc are needed.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
 SUITE=${PLE_SPARSE_SUITE:-sid}
 

@@ -15,8 +15,8 @@
 # to find nothing to do), and variants that share one work tree in turn
 # (the mutants) are not rebuilt and relinked each time.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
 PRODUCTS=$PRODUCTS_DIR
 
@@ -27,7 +27,7 @@ inputs_key() {
 	# (&&: a step that fails fails the key, not a key over less)
 	{
 		tree_state "$1" &&
-			cat "$REPO_DIR/config/bochs.config" "$REPO_DIR/scripts/build-kernel.sh" &&
+			cat "$REPO_DIR/config/bochs.config" "$REPO_DIR/scripts/build/build-kernel.sh" &&
 			toolchain_id
 	} | inputs_hash
 }
@@ -50,13 +50,13 @@ main() {
 	case "$1" in -h|--help) usage; exit 0 ;; esac
 	name=$1
 	shift
-	"$REPO_DIR/scripts/get-base.sh" >/dev/null
+	"$REPO_DIR/scripts/build/get-base.sh" >/dev/null
 	cache_lock "v-$name"
 	if [ "$name" = base ]; then
 		[ $# -eq 0 ] || die "base takes no patches"
-		src=$("$REPO_DIR/scripts/apply-series.sh" --no-patches base)
+		src=$("$REPO_DIR/scripts/build/apply-series.sh" --no-patches base)
 	else
-		src=$("$REPO_DIR/scripts/apply-series.sh" "$@" "$name")
+		src=$("$REPO_DIR/scripts/build/apply-series.sh" "$@" "$name")
 	fi
 	key=$(inputs_key "$src")
 	if [ -f "$PRODUCTS/$key/bzImage" ] && [ -f "$PRODUCTS/$key/config" ]; then
@@ -65,7 +65,7 @@ main() {
 		return
 	fi
 	out=$(variant_build "$name")
-	"$REPO_DIR/scripts/build-kernel.sh" "$src" "$out" >&2
+	"$REPO_DIR/scripts/build/build-kernel.sh" "$src" "$out" >&2
 	keep "$out" "$PRODUCTS/$key"
 	echo "$PRODUCTS/$key/bzImage"
 }

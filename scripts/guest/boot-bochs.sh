@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# boot.sh --machine NAME --disk IMG --log SERIAL.log [--timeout SECONDS]
+# boot-bochs.sh --machine NAME --disk IMG --out DIR [--timeout SECONDS]
 #         [--timing MODEL|--ips N] [--memory MB]
-# boot.sh --machine NAME --check
+# boot-bochs.sh --machine NAME --check
 #
 # --check only says whether machine NAME's emulator and BIOS are installed
 # (exit 0, or 5 with the one-line error naming the package), booting
-# nothing: the checks skip with that line (scripts/emu.sh emulator_missing).
+# nothing: the checks skip with that line (scripts/lib/guests.sh emulator_missing).
 # Boots IMG on machine NAME of config/machines (its emulator, Debian 12's
-# Bochs 2.7 as shipped, and its CPU model), headless, with
-# com1 written to SERIAL.log and Bochs' own log to SERIAL.log.bochs.  A
-# watchdog kills Bochs on timeout, or when the serial log shows a kernel
-# panic, a BUG or an Oops.
+# Bochs 2.7 as shipped, and its CPU model), headless, with com1 written to
+# DIR/serial.log, Bochs' own log to DIR/emulator.log and its configuration
+# to DIR/bochsrc (run-guest.sh makes DIR).  A watchdog kills Bochs on
+# timeout, or when the serial log shows a kernel panic, a BUG or an Oops.
 #
 # Timing: --timing names a model of config/timing-models (default: the
 # machine's, config/machines), --ips gives Bochs' ips directly.
@@ -33,11 +33,11 @@
 #   5  Bochs, its BIOS or its display plugin is not installed
 # Environment: PLE_BOCHS_CPU0_ERRORS=report keeps Bochs' CPU error messages.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
 
-# shellcheck source=scripts/guestwatch.sh
-source "$(dirname "$0")/guestwatch.sh"
+# shellcheck source=scripts/guest/watchdog.sh
+source "$(dirname "$0")/watchdog.sh"
 EMU_NAME=Bochs
 BIOS=/usr/share/bochs/BIOS-bochs-latest
 VGABIOS=/usr/share/bochs/VGABIOS-lgpl-latest
@@ -46,7 +46,7 @@ VGABIOS=/usr/share/bochs/VGABIOS-lgpl-latest
 CPU0_ERRORS=${PLE_BOCHS_CPU0_ERRORS:-ignore}
 
 usage() {
-	echo "usage: ${0##*/} [-h|--help] --machine NAME --disk IMG --log SERIAL.log [--timeout SECONDS]"
+	echo "usage: ${0##*/} [-h|--help] --machine NAME --disk IMG --out DIR [--timeout SECONDS]"
 	echo "       [--timing MODEL|--ips N]   (machines: config/machines; models: config/timing-models)"
 	echo "       ${0##*/} --machine NAME --check   (is its emulator installed?)"
 	echo "       [--memory MB]              (guest RAM, default: the machine's)"
@@ -56,16 +56,16 @@ usage() {
 bad_usage() { usage >&2; die "$*"; }
 
 parse_args() {
-	DISK="" LOG="" TIMEOUT=600 MACHINE="" TIMING="" MEMORY="" CHECK=""
+	DISK="" OUT="" TIMEOUT=600 MACHINE="" TIMING="" MEMORY="" CHECK=""
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		-h | --help) usage; exit 0 ;;
 		--check) CHECK=1; shift; continue ;;
-		--disk | --log | --timeout | --machine | --timing | --ips | --memory)
+		--disk | --out | --timeout | --machine | --timing | --ips | --memory)
 			[[ $# -ge 2 && -n $2 ]] || bad_usage "$1 needs a value"
 			case "$1" in
 			--disk) DISK=$2 ;;
-			--log) LOG=$2 ;;
+			--out) OUT=$2 ;;
 			--timeout) TIMEOUT=$2 ;;
 			--machine) MACHINE=$2 ;;
 			--timing | --ips) TIMING=$2 ;;
@@ -75,12 +75,12 @@ parse_args() {
 		*) bad_usage "unexpected argument '$1'" ;;
 		esac
 	done
-	[[ -n $CHECK || (-n $DISK && -n $LOG) ]] || bad_usage "--disk and --log are required"
+	[[ -n $CHECK || (-n $DISK && -n $OUT) ]] || bad_usage "--disk and --out are required"
 	[[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || bad_usage "--timeout must be a positive number of seconds"
 	[[ -n $MACHINE ]] || bad_usage "--machine is required: one of $(machine_names) (config/machines)"
 	machine_check "$MACHINE"
 	[[ $(machine_field "$MACHINE" emulator) == bochs-* ]] ||
-		die "machine $MACHINE runs on QEMU: scripts/boot-qemu.sh boots it"
+		die "machine $MACHINE runs on QEMU: scripts/guest/boot-qemu.sh boots it"
 	[[ -n $MEMORY ]] || MEMORY=$(machine_field "$MACHINE" memory)
 	[[ $MEMORY =~ ^[1-9][0-9]*$ ]] || bad_usage "--memory must be a number of MB"
 	CPU_MODEL=$(machine_field "$MACHINE" cpu)
@@ -88,10 +88,10 @@ parse_args() {
 	IPS=$(timing_ips "$TIMING")
 	[[ -z $CHECK ]] || return 0
 	[[ -f $DISK ]] || die "disk image '$DISK' not found"
-	[[ -d $(dirname "$LOG") ]] || die "log directory '$(dirname "$LOG")' does not exist"
+	[[ -d $OUT ]] || die "boot directory '$OUT' does not exist"
 	DISK=$(cd "$(dirname "$DISK")" && pwd)/$(basename "$DISK")
-	LOG=$(cd "$(dirname "$LOG")" && pwd)/$(basename "$LOG")
-	BXLOG=$LOG.bochs EMU_LOG=$LOG.bochs
+	OUT=$(cd "$OUT" && pwd)
+	LOG=$OUT/serial.log EMU_LOG=$OUT/emulator.log
 }
 
 check_bochs() {
@@ -131,7 +131,7 @@ pick_display() {
 # write_config: the bochsrc.  "fastboot" skips the BIOS boot-menu delay (3
 # emulated seconds, 600 million instructions to emulate at every boot).
 write_config() {
-	cat >"$WORK/bochsrc" <<-EOF
+	cat >"$OUT/bochsrc" <<-EOF
 		romimage: file="$BIOS", options=fastboot
 		vgaromimage: file="$VGABIOS"
 		cpu: model=$CPU_MODEL, count=$(machine_field "$MACHINE" vcpus), ips=$IPS
@@ -147,14 +147,14 @@ write_config() {
 		error: action=report, cpu0=$CPU0_ERRORS
 		info: action=report
 		debug: action=ignore
-		log: "$BXLOG"
+		log: "$EMU_LOG"
 	EOF
 	printf 'c\nquit\n' >"$WORK/cmds"
 }
 
 start_bochs() {
-	local cmd=("$BOCHS" -q -f "$WORK/bochsrc" -rc "$WORK/cmds")
-	rm -f "$LOG" "$BXLOG"
+	local cmd=("$BOCHS" -q -f "$OUT/bochsrc" -rc "$WORK/cmds")
+	rm -f "$LOG" "$EMU_LOG"
 	: >"$LOG"
 	if [[ ${LAUNCH[0]:-} == term ]]; then
 		setsid script -qfec "$(printf '%q ' "${cmd[@]}")" /dev/null \
@@ -188,7 +188,7 @@ cleanup() {
 	[[ -z ${WORK:-} ]] || rm -rf "$WORK"
 }
 
-# shellcheck disable=SC2317 # called by watch_guest (guestwatch.sh)
+# shellcheck disable=SC2317 # called by watch_guest (watchdog.sh)
 stop_emulator() { stop_bochs; }
 
 main() {
@@ -196,6 +196,7 @@ main() {
 	check_bochs
 	pick_display
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/ple-boot.XXXXXX")
+	EMU_STDERR=$WORK/stderr
 	trap cleanup EXIT
 	write_config
 	start_bochs

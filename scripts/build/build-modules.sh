@@ -34,8 +34,8 @@
 # --summary FILE: one line per cell, "ROW<TAB>CONFIG<TAB>ok|fail<TAB>CELL<TAB>
 # DETAILS", DETAILS a file with the new warnings (ci/22-modules.t).
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
 # The compiler's messages in one language, whoever runs it (kbuild
 # unexports LC_ALL: LANG and LC_MESSAGES are what reach gcc).
@@ -315,9 +315,9 @@ main() {
 	local c cfg rc=0
 	parse_args "$@"
 	need_cmd nm binutils
-	"$REPO_DIR/scripts/get-base.sh" >/dev/null
+	"$REPO_DIR/scripts/build/get-base.sh" >/dev/null
 	cache_lock "v-$VARIANT"
-	WT=$("$REPO_DIR/scripts/apply-series.sh" --patches "$PATCHES" "$VARIANT")
+	WT=$("$REPO_DIR/scripts/build/apply-series.sh" --patches "$PATCHES" "$VARIANT")
 	setup_cc
 	[ ${#CC_ARGS[@]} -eq 0 ] || CC_ARGS+=(HOSTCC="ccache gcc")
 	RESULTS=$(variant_build "$VARIANT")/results

@@ -7,13 +7,13 @@
 # (mkfs.fat -C, mcopy, syslinux --install) for Bochs' `boot: disk`.
 # The size is a whole number of 16-head/63-sector cylinders (504 KiB each)
 # so that Bochs' automatic geometry matches the image exactly.
-# Kernel command line: kernel_cmdline of scripts/lib.sh (the serial
+# Kernel command line: kernel_cmdline of scripts/lib/common.sh (the serial
 # console...) followed by the --append parameters.  What a machine needs
 # (e.g. clearcpuid=mwaitx) is its own, in config/machines: run-guest.sh
 # puts it in --append.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
 
 CYL_KIB=504 # 16 heads * 63 sectors * 512 bytes
 

@@ -11,8 +11,8 @@
 # With --without N (repeatable), patch number N is left out: the checks use
 # it to build the series without one of its fixes.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
 usage() {
 	cat <<EOF
@@ -103,7 +103,7 @@ main() {
 	[[ $name =~ ^[A-Za-z0-9._-]+$ ]] || die "bad tree name '$name'"
 	cache_lock "v-$name"
 	git -C "$BASE_GIT" rev-parse -q --verify base >/dev/null 2>&1 ||
-		die "no base tree in $BASE_GIT: run scripts/get-base.sh first"
+		die "no base tree in $BASE_GIT: run scripts/build/get-base.sh first"
 	[ -n "$nopatches" ] || compgen -G "$patches/*.patch" >/dev/null ||
 		die "no patches in $patches"
 	wt=$(variant_src "$name")

@@ -4,7 +4,7 @@
 # walk-series.sh setup | commits | w1 COMMIT | sparse COMMIT | finish
 #
 # The per-patch build walk of ci/20-build.t, in the work tree of the
-# variant "walk" (scripts/apply-series.sh walk) and its build directory,
+# variant "walk" (scripts/build/apply-series.sh walk) and its build directory,
 # configured like the patched kernel's (config/bochs.config: KVM, KVM_AMD
 # and KVM_INTEL built in) less UBSAN: the guests' sanitizers are for the
 # boots, a warnings check wants the usual compiler flags.
@@ -18,7 +18,7 @@
 #                  that moved code does not count as new
 #   finish         the work tree back on its branch
 #
-# Results are kept by the hash of what they depend on (lib.sh
+# Results are kept by the hash of what they depend on (scripts/lib/common.sh
 # inputs_hash): the commit's git tree, the .config, the compiler (and the
 # checker).  Like make skipping an up-to-date target, but keyed on
 # contents, not on the timestamps that every checkout of the walk changes:
@@ -27,8 +27,8 @@
 # keys.  The kernel only warns and runs no checker when it finds sparse
 # too old: that is a failure here.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
 SPARSE_OBJS="arch/x86/kvm/x86.o arch/x86/kvm/svm/svm.o arch/x86/kvm/vmx/vmx.o"
 WT=$(variant_src walk)
@@ -41,10 +41,10 @@ kmake() { make -C "$WT" O="$OUT" -s -j"$(njobs)" "$@"; }
 
 setup() {
 	local sym bz
-	"$REPO_DIR/scripts/apply-series.sh" walk >/dev/null || die "the series does not apply"
+	"$REPO_DIR/scripts/build/apply-series.sh" walk >/dev/null || die "the series does not apply"
 	# The configuration of the patched kernel of these very inputs (kept
 	# beside its bzImage), not whatever its build directory last held.
-	bz=$("$REPO_DIR/scripts/build.sh" patched) || die "the patched kernel does not build"
+	bz=$("$REPO_DIR/scripts/build/build.sh" patched) || die "the patched kernel does not build"
 	mkdir -p "$OUT" "$RESULTS"
 	cp "$(dirname "$bz")/config" "$OUT/.config"
 	"$WT/scripts/config" --file "$OUT/.config" --disable UBSAN
@@ -83,7 +83,7 @@ w1() {
 
 sparse() {
 	local c=$1 key log checker
-	checker=$("$REPO_DIR/scripts/get-sparse.sh") || die "no usable sparse"
+	checker=$("$REPO_DIR/scripts/build/get-sparse.sh") || die "no usable sparse"
 	key=$(result_key "$c" C=2 "$checker" "$("$checker" --version)" "$SPARSE_OBJS")
 	if [ ! -f "$RESULTS/sparse-$key" ]; then
 		git -C "$WT" checkout -q --detach "$c"

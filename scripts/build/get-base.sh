@@ -14,8 +14,8 @@
 #                    fetched with apt using a sources list and state of its
 #                    own; the machine's apt configuration is not touched
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
 WANT_VERSION=7.3.0-rc7
 DEB_PKG=linux-source-7.3

@@ -1,0 +1,230 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for booting kernels under the emulated AMD CPU (demo and checks).
+# Sourced after scripts/lib/common.sh.
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the checks that source this
+
+KSFT_INSTALL=$BUILD_DIR/selftests/install
+PLE_TEST=kvm:pause_loop_exit_test
+# The upstream selftests run on both kernels, with the reasons for the
+# ones left out.
+UPSTREAM_LIST=$REPO_DIR/ci/upstream-tests.txt
+
+upstream_tests() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$UPSTREAM_LIST"; }
+
+# table_rows FILE: the rows of a table of ci/ (matrix.txt, mutations.txt):
+# every line that is neither a comment nor blank.
+table_rows() { grep -vE '^[[:space:]]*(#|$)' "$1"; }
+
+# ensure_selftests: every x86 KVM selftest of the patched tree, static, and
+# installed with kselftest's install target, with the calibration probe
+# (probes/) beside them as kvm:ple_probe.  The patched tree first exists.
+# Nothing is built when the install was made from the same inputs (the
+# tree's state, probes/, both build scripts, the compiler): make itself
+# takes ~4 s to find nothing to do, at every check that boots a guest.
+ensure_selftests() (
+	local src key stamp=$BUILD_DIR/selftests/.ple-inputs
+	# The patched tree's lock covers the selftests built from it too.
+	cache_lock v-patched # (apply-series.sh, its child, then leaves it to us)
+	src=$("$REPO_DIR/scripts/build/apply-series.sh" patched) || return 1
+	key=$({
+		tree_state "$src" &&
+			(cd "$REPO_DIR" && sha256sum probes/* scripts/build/build-selftests.sh \
+				scripts/build/build-probes.sh) &&
+			{ dpkg-query -W libc6-dev uuid-dev 2>/dev/null || :; } &&
+			toolchain_id
+	} | inputs_hash) || return 1
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ] &&
+		[ -x "$KSFT_INSTALL/run_kselftest.sh" ]; then
+		log "KVM selftests and probes built before from the same inputs: $KSFT_INSTALL"
+		return 0
+	fi
+	rm -f "$stamp"
+	"$REPO_DIR/scripts/build/build-selftests.sh" "$src" "$BUILD_DIR/selftests" >&2 &&
+		"$REPO_DIR/scripts/build/build-probes.sh" "$src" "$BUILD_DIR/selftests" >&2 &&
+		echo "$key" >"$stamp"
+)
+
+# unavailable MACHINE: succeeds, printing why, for a machine whose row is
+# commented out in config/machines (zen: threshold mode, which no Debian
+# emulator runs); fails for the others.  The tables of ci/ keep their
+# rows for it: they skip with this line.
+unavailable() {
+	local row
+	row=$(sed -n "s/^#$1[[:space:]]*|//p" "$MACHINES") || return 1
+	[ -n "$row" ] || return 1
+	echo "machine $1 ($(cut -d'|' -f7 <<<"$row" | sed 's/^ *//; s/ *$//')) is not available: its row of config/machines is commented out, which says why"
+}
+
+# emulator_missing MACHINE...: succeeds, printing the boot script's
+# one-line error (which package to install; for a QEMU/KVM machine, what
+# this host lacks), when a machine's emulator or BIOS is missing or it
+# cannot run here; the checks that boot skip with it.
+emulator_missing() {
+	local m out
+	for m in "$@"; do
+		out=$("$(machine_boot "$m")" --machine "$m" --check 2>&1) || {
+			echo "${out##*error: }"; return 0; }
+	done
+	return 1
+}
+
+# The guest API.  A boot is a line (boot_spec); run_guests boots lines,
+# each into a directory of its own, $RUNS_DIR/GROUP/NAME, named by what
+# it runs (boot_name), which scripts/guest/run-guest.sh fills: serial.log,
+# the emulator's configuration, cmdline, meta, a rerun script, status.
+# The runner adds run.out, what run-guest.sh printed.
+
+# boot_spec VARIANT BZIMAGE MACHINE TIMING "PARAMS" "TESTS" [ARG...]: one
+# boot as a line for run_guests: the kernel (VARIANT names it: base,
+# patched, mutant-3...), the machine of config/machines, its timing model
+# ("" for the machine's; QEMU machines have none), the kernel parameters,
+# the selftests to run (COLL:TEST ...), then more run-guest.sh arguments
+# (--extra DIR, --memory MB, --timeout S).
+boot_spec() {
+	local IFS=' '
+	[ $# -ge 6 ] || die "boot_spec: VARIANT BZIMAGE MACHINE TIMING PARAMS TESTS [ARG...]"
+	printf '%s|%s|%s|%s|%s|%s|%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "${*:7}"
+}
+
+# boot_name SPEC: VARIANT.MACHINE.TIMING.TESTS[.PARAMS], the directory name
+# of a boot: TIMING is the machine's when the spec has none ("host" on
+# QEMU), TESTS the test's name, "N-tests", or "extra" (--extra's tree);
+# PARAMS with "," for " ".
+boot_name() {
+	local variant bz machine timing params tests args n
+	IFS='|' read -r variant bz machine timing params tests args <<<"$1"
+	[ -n "$timing" ] || timing=$(machine_field "$machine" timing)
+	n=$(wc -w <<<"$tests")
+	case "$n" in
+	0) tests=extra ;;
+	1) tests=${tests##*:} ;;
+	*) tests=$n-tests ;;
+	esac
+	params=$(tr -s ' /' ',_' <<<"$params")
+	echo "$variant.$machine.${timing:-host}.$tests${params:+.$params}"
+}
+
+# boot_one DIR SPEC: run-guest.sh for SPEC into DIR, its output to
+# DIR/run.out; DIR/status has its exit status, whatever happened.
+boot_one() {
+	local dir=$1 variant bz machine timing params tests args rc=0
+	IFS='|' read -r variant bz machine timing params tests args <<<"$2"
+	mkdir -p "$dir"
+	rm -f "$dir/status"
+	# shellcheck disable=SC2086 # ARGS: the spec's extra arguments, words
+	"$REPO_DIR/scripts/guest/run-guest.sh" --out "$dir" --variant "$variant" \
+		--machine "$machine" --kernel "$bz" ${timing:+--timing "$timing"} \
+		--append "$params" --timeout "${GUEST_TIMEOUT:-600}" \
+		${tests:+--selftests "$KSFT_INSTALL" --tests "$tests"} $args \
+		>"$dir/run.out" 2>&1 || rc=$?
+	[ -f "$dir/status" ] || echo "$rc" >"$dir/status"
+}
+
+# run_guests GROUP: boots the specs of standard input (boot_spec), as many
+# at a time as CPUs (Bochs is single-threaded; the tests assert nothing
+# about time), starting each as soon as its line comes (so a caller may
+# build the next kernel meanwhile); waits for all, then prints their
+# directories, one a line, in the order of the specs.  Two specs of one
+# name are an error.
+run_guests() {
+	local group=$1 spec dir d dirs=()
+	while IFS= read -r spec; do
+		[ -n "$spec" ] || continue
+		dir=$RUNS_DIR/$group/$(boot_name "$spec")
+		for d in "${dirs[@]}"; do
+			[ "$d" != "$dir" ] || die "run_guests: two boots named $dir"
+		done
+		dirs+=("$dir")
+		while [ "$(jobs -rp | wc -l)" -ge "$(njobs)" ]; do wait -n || true; done
+		boot_one "$dir" "$spec" &
+	done
+	wait
+	printf '%s\n' "${dirs[@]}"
+}
+
+# guest GROUP VARIANT BZIMAGE MACHINE TIMING "PARAMS" "TESTS" [ARG...]: one
+# boot (boot_spec's arguments), in the foreground; prints its directory.
+guest() {
+	local group=$1
+	shift
+	boot_spec "$@" | run_guests "$group"
+}
+
+# boot_status DIR: a boot's exit status (run-guest.sh's: 0 the guest
+# finished, 2 no PLE-DONE, 3 timeout, 4 panic, 5 no emulator).
+boot_status() { cat "$1/status"; }
+
+# boot_failure DIR: why a boot failed, for a check's diagnostics: what
+# run-guest.sh printed last.
+boot_failure() { tail -n 15 "$1/run.out"; }
+
+# guests_init: what the guest API needs once per script: the interpreter
+# behind python3 (through a pyenv shim, every start of scripts/read/*.py
+# would take ~0.2 s more), exported for the boot scripts.
+guests_init() {
+	GUESTLOG_PYTHON=${GUESTLOG_PYTHON:-$(python3 -c 'import sys; print(sys.executable)')}
+	export GUESTLOG_PYTHON
+}
+
+# guestlog CMD LOG...: scripts/read/guestlog.py, the one reader of guest
+# serial logs (its docstring has the commands); LOG is a log or a boot
+# directory.
+guestlog() { "${GUESTLOG_PYTHON:-python3}" "$REPO_DIR/scripts/read/guestlog.py" "$@"; }
+
+# KVM-unit-tests (ci/35-kut.t): Debian's QEMU runs the tests of
+# ci/kut-tests.txt with KVM inside the guest (config/init.sh, KUT mode).
+KUT_LIST=$REPO_DIR/ci/kut-tests.txt
+KUT_QEMU=/usr/bin/qemu-system-x86_64
+# What QEMU opens for a multiboot -kernel on the pc machine, besides its
+# shared libraries (strace): SeaBIOS and two option ROMs.
+KUT_QEMU_DATA="/usr/share/seabios/bios-256k.bin /usr/share/qemu/kvmvapic.bin
+	/usr/share/qemu/multiboot_dma.bin"
+
+# kut_tests MACHINE: the rows of ci/kut-tests.txt for MACHINE, as
+# NAME|TIMEOUT|SMP|FILE|APPEND|QEMU-PARAMETERS, fields trimmed.
+kut_tests() {
+	table_rows "$KUT_LIST" | awk -F'|' -v cpu="$1" '
+		function trim(s) { gsub(/^[ \t]+|[ \t]+$/, "", s); return s }
+		{
+			n = split(trim($2), cpus, ",")
+			for (i = 1; i <= n; i++) if (cpus[i] == cpu) {
+				app = trim($6); if (app == "-") app = ""
+				print trim($1) "|" trim($5) "|" trim($4) "|" trim($3) "|" app "|" trim($7)
+			}
+		}'
+}
+
+# kut_stage DIR KUT_TREE MACHINE: a tree for mkinitramfs.sh --extra: QEMU,
+# the shared libraries it loads, its firmware, the .flat files of its tests
+# (in /kut) and the list /etc/ple/kut that switches /init to KUT mode.
+kut_stage() {
+	local dir=$1 kut=$2 cpu=$3 lib f
+	[ -x "$KUT_QEMU" ] || die "$KUT_QEMU missing: install the Debian package qemu-system-x86"
+	mkdir -p "$dir"/{usr/bin,lib64,lib/x86_64-linux-gnu,kut,etc/ple}
+	cp "$KUT_QEMU" "$dir/usr/bin/"
+	for lib in $(ldd "$KUT_QEMU" | awk '$3 ~ /^\// { print $3 } $1 ~ /^\/lib64\// { print $1 }'); do
+		case "$lib" in
+		/lib64/*) cp -L "$lib" "$dir/lib64/" ;;
+		*) cp -L "$lib" "$dir/lib/x86_64-linux-gnu/" ;;
+		esac
+	done
+	for f in $KUT_QEMU_DATA; do
+		[ -f "$f" ] || die "$f missing: install qemu-system-x86 (and seabios)"
+		mkdir -p "$dir${f%/*}"
+		cp -L "$f" "$dir$f"
+	done
+	kut_tests "$cpu" >"$dir/etc/ple/kut"
+	while read -r f; do
+		[ -f "$kut/x86/$f" ] || die "$kut/x86/$f missing"
+		cp "$kut/x86/$f" "$dir/kut/"
+	done < <(cut -d'|' -f4 "$dir/etc/ple/kut" | sort -u)
+}
+
+# kut_spec VARIANT BZIMAGE STAGE MACHINE [TIMING]: the boot_spec of a boot
+# in KUT mode with the tree of kut_stage.  TIMING defaults to "fast"
+# (config/timing-models says why).  $KUT_MEMORY: the guest's RAM (MB).
+kut_spec() {
+	boot_spec "$1" "$2" "$4" "${5:-fast}" "" "" --extra "$3" \
+		--timeout "${GUEST_TIMEOUT:-900}" ${KUT_MEMORY:+--memory "$KUT_MEMORY"}
+}
