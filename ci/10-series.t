@@ -104,27 +104,26 @@ unfold_headers() {
 }
 
 b4_roundtrip() {
-	local tmp rc=0 wt want branch
+	local tmp rc=0 wt want
 	tmp=$(mktemp -d)
 	format_series "$tree" base..HEAD --thread --stdout | unfold_headers >"$tmp/series.mbx"
 	mkdir "$tmp/out"
 	(cd "$tmp" && b4 -q am --no-cover -m series.mbx -o out) >"$tmp/b4.log" 2>&1 || {
 		cat "$tmp/b4.log"; rm -rf "$tmp"; return 1; }
-	# git am in the work tree of ci/20's walk (which checks out every
-	# commit anyway), from the base: a checkout of the few files the series
-	# touches, not of a whole new tree; then back to where it was.
-	cache_lock v-walk
-	wt=$("$REPO_DIR/scripts/build/apply-series.sh" walk 2>/dev/null) || { rm -rf "$tmp"; return 1; }
+	# git am in a work tree of this check's own, at the base, with only the
+	# files the series touches checked out (sparse): not a whole kernel tree.
+	wt=$tmp/wt
+	git -C "$tree" worktree add -q --detach --no-checkout "$wt" base
+	git -C "$tree" diff --name-only base..HEAD | sed 's|^|/|' |
+		git -C "$wt" sparse-checkout set --no-cone --stdin
+	git -C "$wt" checkout -q
 	want=$(git -C "$tree" rev-parse 'HEAD^{tree}')
-	branch=$(git -C "$wt" symbolic-ref -q --short HEAD) || branch=$(git -C "$wt" rev-parse HEAD)
-	git -C "$wt" checkout -q --detach base
 	if ! git -C "$wt" am -q "$tmp"/out/*.mbx; then
-		git -C "$wt" am --abort >/dev/null 2>&1 || true
 		rc=1
 	elif [ "$(git -C "$wt" rev-parse 'HEAD^{tree}')" != "$want" ]; then
 		echo "b4 am + git am gave another tree"; rc=1
 	fi
-	git -C "$wt" checkout -q "$branch"
+	git -C "$tree" worktree remove --force "$wt"
 	rm -rf "$tmp"
 	return "$rc"
 }
