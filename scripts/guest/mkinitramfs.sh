@@ -140,6 +140,9 @@ write_cpio() {
 	local out_dir
 	out_dir=$(dirname "$OUTPUT")
 	[[ -d $out_dir ]] || die "output directory '$out_dir' does not exist"
+	# Every file dated the epoch, names sorted: the same contents make the
+	# same bytes (run-guest.sh keeps initramfses by their hash).
+	find "$STAGE" -mindepth 1 -exec touch -h -d @0 {} +
 	(cd "$STAGE" && find . -mindepth 1 -printf '%P\n' | LC_ALL=C sort |
 		cpio --quiet -o -H newc -R 0:0 --reproducible) >"$OUTPUT.tmp" ||
 		die "cpio failed writing $OUTPUT"
