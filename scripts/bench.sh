@@ -172,8 +172,10 @@ main() {
 	parse_args "$@"
 	guests_init
 	need_cmd gnuplot gnuplot-nox
-	KERNEL=$("$REPO_DIR/scripts/build/build.sh" patched) || die "the patched kernel does not build"
-	ensure_selftests >/dev/null || die "the KVM selftests or probes/ple_bench.c do not build"
+	KERNEL=$(step "build the series" "$REPO_DIR/scripts/build/build.sh" patched) ||
+		die "the patched kernel does not build"
+	step "build the KVM selftests and probes" ensure_selftests >/dev/null ||
+		die "the KVM selftests or probes/ple_bench.c do not build"
 	mkdir -p "$OUT"
 	rm -f "$OUT"/records.txt "$OUT"/summary.txt "$OUT"/summary.json
 	plan_boots

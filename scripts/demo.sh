@@ -35,7 +35,7 @@ probe_figure() {
 intro() {
 	echo "make demo: v7.3-rc7 and the series, built and booted on the emulated"
 	echo "$MACHINE machine ($(machine_field "$MACHINE" kvm)):"
-	echo "  1. build both kernels and the KVM selftests (cold: ~20 min on 2 CPUs; built before: seconds)"
+	echo "  1. build both kernels and the KVM selftests (cold: 20-30 min on 2 CPUs; built before: seconds)"
 	echo "  2. boot $((2 + 2 * ${#ROWS[@]})) guests under Bochs, $(njobs) at a time (~6.5 min)"
 	echo "  3. print what a 100,000-PAUSE spin gets on each kernel, then every selftest's result"
 	echo "Quiet: each step prints one line and keeps its output in a log; V=1 shows it all."

@@ -247,9 +247,11 @@ main() {
 	trap "rm -f '$RUNS'" EXIT
 	guests_init
 	declare -gA KERNEL BOOT
-	KERNEL[base]=$("$REPO_DIR/scripts/build/build.sh" base) || die "the base kernel does not build"
-	KERNEL[patched]=$("$REPO_DIR/scripts/build/build.sh" patched) || die "the patched kernel does not build"
-	ensure_selftests || die "the KVM selftests do not build"
+	KERNEL[base]=$(step "build v7.3-rc7" "$REPO_DIR/scripts/build/build.sh" base) ||
+		die "the base kernel does not build"
+	KERNEL[patched]=$(step "build the series" "$REPO_DIR/scripts/build/build.sh" patched) ||
+		die "the patched kernel does not build"
+	step "build the KVM selftests" ensure_selftests >/dev/null || die "the KVM selftests do not build"
 	hw_tests="kvm:ple_probe $PLE_TEST $(upstream_tests | tr '\n' ' ')"
 	for m in $HW_MACHINES; do
 		run_machine "$m" "$hw_tests"

@@ -35,8 +35,9 @@ main() {
 		combos=(count-only:k10-3.2ghz count-only:bobcat-1.6ghz count-only:zen-2ghz
 			count-only:zen-5ghz)
 	guests_init
-	bz=$("$REPO_DIR/scripts/build/build.sh" patched) || die "the patched kernel does not build"
-	ensure_selftests >/dev/null || die "the KVM selftests do not build"
+	bz=$(step "build the series" "$REPO_DIR/scripts/build/build.sh" patched) ||
+		die "the patched kernel does not build"
+	step "build the KVM selftests" ensure_selftests >/dev/null || die "the KVM selftests do not build"
 	mapfile -t dirs < <(for c in "${combos[@]}"; do
 		boot_spec patched "$bz" "${c%%:*}" "${c#*:}" "ple.repeat=$runs" "$PLE_TEST"
 	done | GUEST_TIMEOUT=$((120 * runs)) run_guests stress)

@@ -53,14 +53,14 @@ die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 
 # step WHAT CMD...: one step of an entry point (make demo, bench...),
 # quiet: CMD's standard error (the builds' and boots' output) goes to
-# $CACHE_DIR/logs/WHAT.log, and to the terminal as well with V=1 (make
+# $CACHE_DIR/logs/SCRIPT.WHAT.log, and to the terminal as well with V=1 (make
 # demo V=1); its standard output is left as is (a path CMD prints).  Then
 # one line: what, how long, where the log is; on failure the log's tail.
 step() {
 	local what=$1 log rc=0 t0=$SECONDS
 	shift
 	mkdir -p "$CACHE_DIR/logs"
-	log=$CACHE_DIR/logs/$(tr -cs 'A-Za-z0-9.' '-' <<<"$what" | sed 's/^-*//; s/-*$//').log
+	log=$CACHE_DIR/logs/${0##*/}.$(tr -cs 'A-Za-z0-9.' '-' <<<"$what" | sed 's/^-*//; s/-*$//').log
 	if [ "${V:-0}" = 1 ]; then
 		"$@" 2> >(tee "$log" >&2) || rc=$?
 	else
