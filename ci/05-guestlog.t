@@ -30,7 +30,7 @@ is() {
 }
 
 logs=("$D"/*.log)
-plan $((${#logs[@]} + 17))
+plan $((${#logs[@]} + 18))
 
 records() {
 	local want=${1%.log}.json
@@ -200,6 +200,20 @@ report() {
 	"$REPO_DIR/scripts/report.sh" --no-subtests "$D/pass.log" | fails grep -q '^  exit count'
 }
 check "report.sh: one row per test and subtest, a column per log, PLE-DONE, figures, complaints" report
+
+# A kept boot directory (scripts/guest/run-guest.sh --out), judged from
+# its files alone: how the boot ended (status), the guest's PLE-DONE, each
+# test's result; a directory without status has not ended.  report labels
+# its columns by the directories' kernel variant (meta).
+judge() {
+	local b=$D/boots
+	is "$(printf 'boot: finished (status 0)\nguest: rc=1\nfail\t%s' "$PLE")" gl judge "$b/fail"
+	is "$(printf 'boot: timeout (status 3)\nguest: none\nok\tkvm:kvm_binary_stats_test\nnone\t%s' "$PLE")" \
+		gl judge "$b/hang"
+	is "$(printf 'boot: not ended (no status)\nguest: none\nnone\t%s' "$PLE")" gl judge "$b/cut"
+	gl report "$b/fail" "$b/hang" | sed -n 1p | grep -qE '^test +base +patched$'
+}
+check "judge: a kept boot directory re-judged from its files (status, PLE-DONE, results); report labels it by variant" judge
 
 errors() {
 	local rc=0
