@@ -24,8 +24,8 @@
 # bytes; --initrd takes one made before.  --variant names the kernel in
 # meta (e.g. base, patched).
 # Bochs machines: mkdisk.sh then boot-bochs.sh; QEMU ones: boot-qemu.sh.
-# Exit status: the boot script's (0: PLE-DONE seen; 2 no marker,
-# 3 timeout, 4 panic, 5 emulator missing or machine unavailable; 1 setup).
+# Exit status: the boot script's (0: PLE-DONE seen; 1 setup error; the
+# others are scripts/guest/watchdog.sh's EXIT_*).
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
@@ -113,10 +113,15 @@ keep_initrd() {
 	mv "$WORK/initrd.cpio" "$INITRD.tmp.$$" && mv "$INITRD.tmp.$$" "$INITRD"
 }
 
-# describe: meta, cmdline and rerun, before the boot.
-describe() {
+# clear_out: no file of an earlier boot in OUT, before anything can fail
+# (a status next to an old serial.log would be judged as this boot's).
+clear_out() {
 	local f
 	for f in $BOOT_FILES; do rm -f "${OUT:?}/$f"; done
+}
+
+# describe: meta, cmdline and rerun, before the boot.
+describe() {
 	{
 		echo "variant=$VARIANT"
 		echo "machine=$MACHINE"
@@ -132,13 +137,14 @@ describe() {
 	} >"$OUT/meta"
 	kernel_cmdline "$MACHINE_ARGS${APPEND:+ $APPEND}" >"$OUT/cmdline"
 	{
-		echo '#!/bin/sh'
+		echo '#!/bin/bash'
 		echo "# Boots again what $OUT holds: into that directory, or into DIR."
 		echo '# usage: rerun [DIR]'
 		printf 'exec %q' "$HERE/run-guest.sh"
 		printf ' %q' --out "$OUT" --machine "$MACHINE" --kernel "$KERNEL" --initrd "$INITRD" \
 			--append "$APPEND" --timeout "$TIMEOUT" ${TIMING:+--timing "$TIMING"} \
-			${MEMORY:+--memory "$MEMORY"} ${VARIANT:+--variant "$VARIANT"}
+			${MEMORY:+--memory "$MEMORY"} ${VARIANT:+--variant "$VARIANT"} \
+			${TESTS:+--tests "$TESTS"}
 		# shellcheck disable=SC2016 # for the rerun script to expand
 		echo ' ${1:+--out "$1"}'
 	} >"$OUT/rerun"
@@ -161,6 +167,7 @@ boot_qemu() {
 
 main() {
 	parse_args "$@"
+	clear_out
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/ple-guest.XXXXXX")
 	trap cleanup EXIT
 	keep_initrd
