@@ -4,7 +4,8 @@
 # sets EMU_NAME (for the messages), EMU_PID (the emulator, its own process
 # group leader), LOG (the serial log), TIMEOUT, EMU_STDERR (the emulator's
 # standard error), optionally EMU_LOG (the emulator's own log), and
-# defines stop_emulator.  Exit statuses, the same for both boot scripts:
+# defines stop_emulator.  The exit statuses of both boot scripts, and so of
+# run-guest.sh and a boot directory's status file (1 is a setup error):
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables are for the scripts that source this
 EXIT_NO_MARKER=2 EXIT_TIMEOUT=3 EXIT_PANIC=4 EXIT_NO_EMULATOR=5

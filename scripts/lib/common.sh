@@ -18,6 +18,9 @@ TOOLS_DIR=$CACHE_DIR/tools        # sparse, by key
 PRODUCTS_DIR=$CACHE_DIR/products  # kernels by the hash of their inputs (build.sh)
 RUNS_DIR=$CACHE_DIR/runs          # one directory per boot (scripts/lib/guests.sh)
 BENCH_DIR=$CACHE_DIR/bench        # make bench's tables and plots
+# Named where they are used, all under CACHE_DIR: v/ (variant_src and
+# variant_build below), ccache/ (setup_cc), locks/ (cache_lock), logs/
+# (step), initrd/ (run-guest.sh, initramfses by their hash).
 # One directory per kernel variant (base, patched, the mutants...), holding
 # its git work tree (src) and its build directory (build) side by side: the
 # compiler then sees the same relative paths ("../src/...") for every

@@ -152,7 +152,7 @@ guest() {
 }
 
 # boot_status DIR: a boot's exit status (run-guest.sh's: 0 the guest
-# finished, 2 no PLE-DONE, 3 timeout, 4 panic, 5 no emulator).
+# finished, 1 setup error, else scripts/guest/watchdog.sh's EXIT_*).
 boot_status() { cat "$1/status"; }
 
 # boot_failure DIR: why a boot failed, for a check's diagnostics: what

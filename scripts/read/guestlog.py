@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""guestlog.py: the one reader of the Bochs guests' serial logs.
+"""guestlog.py: the one reader of the guests' serial logs.
 
 Every script and check that wants something from a guest's serial log asks
 this module: what run_kselftest.sh said of each test, the figure lines the
@@ -70,15 +70,15 @@ whose serial.log is read):
                              subtest; skip reason, TIMEOUT...), or why it
                              has no result
   complaints [--fatal] LOG   the kernel's complaint lines; --fatal: only
-                             panic, BUG and Oops (what boot-bochs.sh stops Bochs on)
+                             panic, BUG and Oops (what the watchdog stops the emulator on)
   status LOG                 the guest's status: rc=N (its PLE-DONE line),
                              panic or none; exit status 0 for rc=N only
   pattern NAME...            the regex of lines, an ERE for grep -E, one per
                              NAME: fatal, complaint (as above), drain (the
                              guest's drain message), done (its PLE-DONE)
-                             (boot-bochs.sh's watchdog greps the live log with them)
+                             (scripts/guest/watchdog.sh greps the live log with them)
   unsplice LOG               rewrite LOG without the drain messages, as the
-                             guest wrote it (boot-bochs.sh, once Bochs is stopped)
+                             guest wrote it (the watchdog, once the emulator is stopped)
   report [--no-subtests] LOG...
                              one row per test, one column per log (what
                              scripts/report.sh prints)
@@ -104,7 +104,7 @@ FIGURE_PREFIXES = ("PLE", "PROBE", "BENCH")
 # Kernel complaints.  Not anchored: a console message can land in the
 # middle of a line of test output (the tty's queued output is interrupted
 # by the console, as the drain messages and KVM's show).  Written so that the same
-# text is a Python regex and a POSIX ERE (boot-bochs.sh greps the live log).
+# text is a Python regex and a POSIX ERE (scripts/guest/watchdog.sh greps the live log).
 FATAL_RE = "Kernel panic - not syncing|kernel BUG at|BUG: |Oops: "
 COMPLAINT_RE = FATAL_RE + "|WARNING: CPU|UBSAN: |Call Trace:"
 _FATAL = re.compile(FATAL_RE)
@@ -112,7 +112,7 @@ _COMPLAINT = re.compile(COMPLAINT_RE)
 
 # config/init.sh's drain message (a console message: optional printk
 # timestamp), taken out wherever it lands, with its line end; and its last
-# line.  DRAIN_RE and DONE_RE are EREs too (boot-bochs.sh's watchdog).
+# line.  DRAIN_RE and DONE_RE are EREs too (scripts/guest/watchdog.sh).
 DRAIN_RE = "ple: serial drain [0-9]+"
 DONE_RE = "^PLE-DONE rc=[0-9]+"
 _DRAIN = re.compile(rb"(\[ *[0-9]+\.[0-9]+\] )?" + DRAIN_RE.encode() + rb"\r*\n")
@@ -368,6 +368,7 @@ def parse_bytes(data, path="-"):
 
 # A boot directory (scripts/guest/run-guest.sh --out): its files.
 SERIAL_LOG = "serial.log"
+# Names of the status file's codes (scripts/guest/watchdog.sh's EXIT_*).
 BOOT_STATUS = {0: "finished", 1: "setup error", 2: "no PLE-DONE",
                3: "timeout", 4: "panic", 5: "emulator missing or unavailable"}
 
