@@ -87,10 +87,11 @@ boot_spec() {
 	printf '%s|%s|%s|%s|%s|%s|%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "${*:7}"
 }
 
-# boot_name SPEC: VARIANT.MACHINE.TIMING.TESTS[.PARAMS], the directory name
-# of a boot: TIMING is the machine's when the spec has none ("host" on
-# QEMU), TESTS the test's name, "N-tests", or "extra" (--extra's tree);
-# PARAMS with "," for " ".
+# boot_name SPEC: VARIANT.MACHINE.TIMING.TESTS[.PARAMS][.ARGS], the
+# directory name of a boot: TIMING is the machine's when the spec has none
+# ("host" on QEMU), TESTS the test's name, "N-tests-HASH" (HASH: of the
+# list) or "extra" (--extra's tree); PARAMS with "," for " "; ARGS, when
+# the spec has more run-guest.sh arguments, "args-HASH".
 boot_name() {
 	local variant bz machine timing params tests args n
 	IFS='|' read -r variant bz machine timing params tests args <<<"$1"
@@ -99,11 +100,14 @@ boot_name() {
 	case "$n" in
 	0) tests=extra ;;
 	1) tests=${tests##*:} ;;
-	*) tests=$n-tests ;;
+	*) tests=$n-tests-$(short_hash "$tests") ;;
 	esac
-	params=$(tr -s ' /' ',_' <<<"$params")
-	echo "$variant.$machine.${timing:-host}.$tests${params:+.$params}"
+	params=$(tr ' /' ',_' <<<"$params")
+	echo "$variant.$machine.${timing:-host}.$tests${params:+.$params}${args:+.args-$(short_hash "$args")}"
 }
+
+# short_hash TEXT: 8 hex digits of inputs_hash, to tell names apart.
+short_hash() { printf '%s' "$1" | inputs_hash | cut -c1-8; }
 
 # boot_one DIR SPEC: run-guest.sh for SPEC into DIR, its output to
 # DIR/run.out; DIR/status has its exit status, whatever happened.
