@@ -154,7 +154,7 @@ no_complaint() {
 	local b name bad=0
 	for b in "${BOOTS[@]}"; do
 		name=${b%%|*}
-		[ -z "$(guestlog complaints "${DIR[$name]}")" ] || bad=1
+		no_complaints "${DIR[$name]}" || bad=1
 	done
 	return "$bad"
 }

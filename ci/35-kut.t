@@ -92,7 +92,7 @@ cell() {
 booted() {
 	local log=${DIR[$1-$2]}
 	[ "$(boot_status "$log")" -eq 0 ] || { boot_failure "$log"; return 1; }
-	[ -z "$(guestlog complaints "$log")" ] || { guestlog complaints "$log"; return 1; }
+	no_complaints "$log"
 }
 
 # no_regression CPU: no test ok (or skip) on the base and failing with the

@@ -176,6 +176,15 @@ guests_init() {
 # directory.
 guestlog() { "${GUESTLOG_PYTHON:-python3}" "$REPO_DIR/scripts/read/guestlog.py" "$@"; }
 
+# no_complaints LOG: the kernel of LOG (a log or a boot directory) made no
+# WARN/BUG/Oops/UBSAN/panic report; its lines when it did.  A log the
+# reader cannot read fails too (an empty answer is not a clean log).
+no_complaints() {
+	local c
+	c=$(guestlog complaints "$1") || return 1
+	[ -z "$c" ] || { printf '%s\n' "$c"; return 1; }
+}
+
 # KVM-unit-tests (ci/35-kut.t): Debian's QEMU runs the tests of
 # ci/kut-tests.txt with KVM inside the guest (config/init.sh, KUT mode).
 KUT_LIST=$REPO_DIR/ci/kut-tests.txt
