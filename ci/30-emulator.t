@@ -22,9 +22,7 @@ check "the KVM selftests build statically and install" ensure_selftests
 tests="$PLE_TEST $(upstream_tests | tr '\n' ' ')"
 
 # Both guests at once: Bochs is single-threaded, and nothing is timed.
-# The upstream tests' sleeps and timeouts are emulated time: each costs 10x
-# the instructions at K10's ips (2.4G) that it does at zen-5ghz's (234M).
-TIMING=zen-5ghz
+TIMING=$FAST_TIMING
 { read -r BASE; read -r PATCHED; } < <({
 	boot_spec base "$base" count-only "$TIMING" "" "$tests"
 	boot_spec patched "$patched" count-only "$TIMING" "" "$tests"

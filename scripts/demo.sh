@@ -36,7 +36,7 @@ intro() {
 	echo "make demo: v7.3-rc7 and the series, built and booted on the emulated"
 	echo "$MACHINE machine ($(machine_field "$MACHINE" kvm)):"
 	echo "  1. build both kernels and the KVM selftests (cold: 20-30 min on 2 CPUs; built before: seconds)"
-	echo "  2. boot $((2 + 2 * ${#ROWS[@]})) guests under Bochs, $(njobs) at a time (~6.5 min)"
+	echo "  2. boot $((2 + 2 * ${#ROWS[@]})) guests under Bochs, $(njobs) at a time (~3 min on 2 CPUs)"
 	echo "  3. print what a 100,000-PAUSE spin gets on each kernel, then every selftest's result"
 	echo "Quiet: each step prints one line and keeps its output in a log; V=1 shows it all."
 	echo
@@ -48,8 +48,8 @@ boot_all() {
 	local base=$1 patched=$2 tests row timing params
 	tests="$PLE_TEST $(upstream_tests | tr '\n' ' ')"
 	mapfile -t PROBE_DIRS < <({
-		boot_spec base "$base" "$MACHINE" "" "" "$tests"
-		boot_spec patched "$patched" "$MACHINE" "" "" "$tests"
+		boot_spec base "$base" "$MACHINE" "$FAST_TIMING" "" "$tests"
+		boot_spec patched "$patched" "$MACHINE" "$FAST_TIMING" "" "$tests"
 		for row in "${ROWS[@]}"; do
 			IFS='|' read -r timing params _ <<<"$row"
 			boot_spec base "$base" "$MACHINE" "$timing" "$params" kvm:ple_probe
@@ -92,7 +92,7 @@ main() {
 	echo
 	headline
 	echo
-	echo "Then every selftest, per test, on the $MACHINE machine: base (v7.3-rc7) and patched."
+	echo "Then every selftest, per test, on the $MACHINE machine ($FAST_TIMING timing): base (v7.3-rc7) and patched."
 	"$REPO_DIR/scripts/report.sh" --no-subtests "$BASE_DIR" "$PATCHED_DIR"
 	echo "Boot directories (serial.log, rerun...): $RUNS_DIR/demo/"
 }
