@@ -3,8 +3,8 @@
 # scripts/guest/boot-qemu.sh (QEMU); sourced after scripts/lib/common.sh.  The caller
 # sets EMU_NAME (for the messages), EMU_PID (the emulator, its own process
 # group leader), LOG (the serial log), TIMEOUT, EMU_STDERR (the emulator's
-# standard error), optionally EMU_LOG (the emulator's own log), and
-# defines stop_emulator.  The exit statuses of both boot scripts, and so of
+# standard error), WORK (a private directory), optionally EMU_LOG (the
+# emulator's own log), and defines stop_emulator.  The exit statuses of both boot scripts, and so of
 # run-guest.sh and a boot directory's status file (1 is a setup error):
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables are for the scripts that source this
@@ -61,25 +61,54 @@ guest_done() {
 		"$PYTHON" "$GUESTLOG" status "$LOG" >/dev/null
 }
 
+# Polling costs: a process started costs the host ~6-9 ms of CPU on our
+# 2-core CI machines, and a boot lasts 10-200 s.  So the watchdog looks at
+# the log only when it has grown (log_grew reads the new bytes through a
+# file descriptor of its own, and every 5 s in any case, should an
+# emulator ever replace the file) and naps on a FIFO no one writes to, not
+# with sleep(1): a guest that prints nothing costs a scan every 5 s.
+
+# open_watch: LOG_FD on the serial log, NAP_FD on a FIFO in WORK.
+open_watch() {
+	mkfifo "$WORK/nap" || die "mkfifo $WORK/nap failed"
+	exec {NAP_FD}<>"$WORK/nap" {LOG_FD}<"$LOG"
+}
+
+# nap SECONDS: sleep without starting a process.
+nap() { read -rt "$1" -u "$NAP_FD" _ || :; }
+
+# log_grew: whether the log has had bytes appended since the last call
+# (which are read and dropped: the greps read the whole log).
+log_grew() {
+	local chunk="" grew=1
+	while IFS= read -r -d '' -u "$LOG_FD" chunk; do grew=0; done
+	[[ -z $chunk ]] || grew=0
+	return "$grew"
+}
+
 # watchdog: sets VERDICT to finished, exited, panic or timeout.
 watchdog() {
-	local start=$SECONDS done_at=""
+	local start=$SECONDS done_at="" scanned=$SECONDS
 	VERDICT=exited
+	open_watch
 	while kill -0 "$EMU_PID" 2>/dev/null; do
-		if PANIC_LINE=$(grep -m1 -aE -e "$PANIC_RE" "$LOG" | tr -d '\r'); then
-			VERDICT=panic
-			# A BUG/Oops report goes on for a few lines: let it finish.
-			# (After a panic, panic=-1 reboots at once: nothing to wait for.)
-			[[ $PANIC_LINE == *"Kernel panic"* ]] ||
-				wait_for '---\[ end trace' 5 || true
-			return
-		fi
-		if guest_done; then
-			VERDICT=finished
-			return
-		fi
-		if [[ -z $done_at ]] && grep -qaE -e "$DONE_RE" "$LOG"; then
-			done_at=$SECONDS
+		if log_grew || ((SECONDS - scanned >= 5)); then
+			scanned=$SECONDS
+			if PANIC_LINE=$(grep -m1 -aE -e "$PANIC_RE" "$LOG" | tr -d '\r'); then
+				VERDICT=panic
+				# A BUG/Oops report goes on for a few lines: let it finish.
+				# (After a panic, panic=-1 reboots at once: nothing to wait for.)
+				[[ $PANIC_LINE == *"Kernel panic"* ]] ||
+					wait_for '---\[ end trace' 5 || true
+				return
+			fi
+			if guest_done; then
+				VERDICT=finished
+				return
+			fi
+			if [[ -z $done_at ]] && grep -qaE -e "$DONE_RE" "$LOG"; then
+				done_at=$SECONDS
+			fi
 		fi
 		if [[ -n $done_at ]] && ((SECONDS - done_at > DONE_GRACE)); then
 			log "PLE-DONE seen but $EMU_NAME did not exit within ${DONE_GRACE}s of it"
@@ -90,7 +119,7 @@ watchdog() {
 			VERDICT=timeout
 			return
 		fi
-		sleep 0.2
+		nap 0.2
 	done
 }
 
