@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
-# The watchdog of a running guest, shared by scripts/guest/boot-bochs.sh (Bochs) and
-# scripts/guest/boot-qemu.sh (QEMU); sourced after scripts/lib/common.sh.  The caller
-# sets EMU_NAME (for the messages), EMU_PID (the emulator, its own process
-# group leader), LOG (the serial log), TIMEOUT, EMU_STDERR (the emulator's
-# standard error), WORK (a private directory), optionally EMU_LOG (the
-# emulator's own log), and defines stop_emulator.  The exit statuses of both boot scripts, and so of
-# run-guest.sh and a boot directory's status file (1 is a setup error):
+# The watchdog of a running guest, shared by scripts/guest/boot-bochs.sh
+# (Bochs) and scripts/guest/boot-qemu.sh (QEMU); sourced after
+# scripts/lib/common.sh.  The caller sets EMU_NAME (for the messages),
+# EMU_PID (the emulator, its own process group leader), LOG (the serial
+# log), TIMEOUT, EMU_STDERR (the emulator's standard error), WORK (a
+# private directory), optionally EMU_LOG (the emulator's own log), and
+# defines stop_emulator.  The exit statuses of both boot scripts, and so
+# of run-guest.sh and a boot directory's status file (1 is a setup error):
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables are for the scripts that source this
 EXIT_NO_MARKER=2 EXIT_TIMEOUT=3 EXIT_PANIC=4 EXIT_NO_EMULATOR=5
@@ -63,10 +64,11 @@ guest_done() {
 
 # Polling costs: a process started costs the host ~6-9 ms of CPU on our
 # 2-core CI machines, and a boot lasts 10-200 s.  So the watchdog looks at
-# the log only when it has grown (log_grew reads the new bytes through a
-# file descriptor of its own, and every 5 s in any case, should an
-# emulator ever replace the file) and naps on a FIFO no one writes to, not
-# with sleep(1): a guest that prints nothing costs a scan every 5 s.
+# the log only when it has grown (log_grew reads the appended bytes
+# through a file descriptor of its own), and every 5 s in any case, should
+# an emulator truncate or replace the file; it naps on a FIFO no one
+# writes to, not with sleep(1): a guest that prints nothing costs a scan
+# every 5 s.
 
 # open_watch: LOG_FD on the serial log, NAP_FD on a FIFO in WORK.
 open_watch() {
@@ -74,8 +76,12 @@ open_watch() {
 	exec {NAP_FD}<>"$WORK/nap" {LOG_FD}<"$LOG"
 }
 
-# nap SECONDS: sleep without starting a process.
-nap() { read -rt "$1" -u "$NAP_FD" _ || :; }
+# nap SECONDS: sleep without starting a process (read times out: > 128).
+nap() {
+	local rc=0
+	read -rt "$1" -u "$NAP_FD" _ || rc=$?
+	((rc > 128)) || die "nap: read on $WORK/nap gave status $rc"
+}
 
 # log_grew: whether the log has had bytes appended since the last call
 # (which are read and dropped: the greps read the whole log).
@@ -182,6 +188,7 @@ watch_guest() {
 	local status=0 t0=$SECONDS
 	load_patterns
 	watchdog
+	exec {LOG_FD}<&- {NAP_FD}<&-
 	stop_emulator
 	{ wait "$EMU_PID"; } 2>/dev/null || status=$?
 	ELAPSED=$((SECONDS - t0))
