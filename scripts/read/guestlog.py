@@ -105,8 +105,11 @@ FIGURE_PREFIXES = ("PLE", "PROBE", "BENCH")
 # middle of a line of test output (the tty's queued output is interrupted
 # by the console, as the drain messages and KVM's show).  Written so that the same
 # text is a Python regex and a POSIX ERE (scripts/guest/watchdog.sh greps the live log).
+# A WARN()'s first line is "WARNING: FILE:LINE at SYMBOL, CPU#N: COMM/PID" in
+# our base's kernel/panic.c, "WARNING: CPU: N PID: N at ..." in kernels
+# before __warn()'s 2025 rework; both are complaints.
 FATAL_RE = "Kernel panic - not syncing|kernel BUG at|BUG: |Oops: "
-COMPLAINT_RE = FATAL_RE + "|WARNING: CPU|UBSAN: |Call Trace:"
+COMPLAINT_RE = FATAL_RE + "|WARNING: CPU: |WARNING: .*, CPU#|UBSAN: |Call Trace:"
 _FATAL = re.compile(FATAL_RE)
 _COMPLAINT = re.compile(COMPLAINT_RE)
 
@@ -118,8 +121,8 @@ DONE_RE = "^PLE-DONE rc=[0-9]+"
 _DRAIN = re.compile(rb"(\[ *[0-9]+\.[0-9]+\] )?" + DRAIN_RE.encode() + rb"\r*\n")
 _DONE = re.compile(DONE_RE.replace("[0-9]+", "([0-9]+)") + "$")
 # KVM's rate-limited console messages about the guest (vcpu_unimpl(): an
-# MSR it does not handle, ...): printed at KERN_ERR, so even under
-# "quiet", and often in the middle of another test's output; taken out
+# MSR it does not handle, ...): printed at KERN_ERR, so at any loglevel,
+# and often in the middle of another test's output; taken out
 # with their line end, like the drain messages, when a log is read.
 _KVM_MSG = re.compile(rb"(\[ *[0-9]+\.[0-9]+\] )?kvm \[[0-9]+\]: vcpu[0-9]+, guest rIP: "
                       rb"0x[0-9a-f]+ [^\r\n]*\r*\n")
