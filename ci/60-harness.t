@@ -4,8 +4,9 @@
 # apply is named and the tree is left at the base; a dirty tree (ours or the
 # user's) is refused untouched; a missing tool names its package; an
 # unreachable base says what was tried; a hung guest and a kernel panic are
-# caught by the watchdog; an unknown machine or timing model is a one-line
-# error naming the valid ones; a kept boot is re-judged and re-run.
+# caught by the watchdog; a WARN is a complaint; an unknown machine or
+# timing model is a one-line error naming the valid ones; a kept boot is
+# re-judged and re-run.
 # shellcheck disable=SC2317 # the functions run through check()
 set -euo pipefail
 # shellcheck source=ci/tap.sh
@@ -14,7 +15,7 @@ set -euo pipefail
 . "$(dirname "$0")/../scripts/lib/guests.sh"
 guests_init
 
-plan 9
+plan 10
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 "$REPO_DIR/scripts/build/get-base.sh" >/dev/null 2>&1 || bail "no base tree"
@@ -113,6 +114,21 @@ panic() {
 		"rdinit=/nonexistent init=/nonexistent" "$PLE_TEST"
 }
 check "a kernel panic is detected and reported" panic
+
+# A WARN prints below what the console shows ("quiet"); it taints the
+# kernel W, which config/init.sh reports after the tests.  ple.taint=512
+# sets that bit as a WARN would: the test still passes, the boot is not
+# clean, and the complaint names the taint.
+warn() {
+	local d c
+	d=$(guest harness patched "$patched" count-only "$TIMING" "ple.taint=512" "$PLE_TEST")
+	c=$(guestlog complaints "$d") || return 1
+	echo "$c"
+	[ "$(guestlog result "$d" "$PLE_TEST")" = ok ] &&
+		! no_complaints "$d" >/dev/null &&
+		grep -q "^PLE-WARN: the kernel is tainted [0-9]* (W: a WARN fired)" <<<"$c"
+}
+check "a kernel tainted W (a WARN) is a complaint, reported after the tests" warn
 
 # bad_name KIND: boot-bochs.sh with an unknown machine or timing model fails at
 # once, in one line that names the valid ones.

@@ -8,6 +8,7 @@
 #   PLE-CMDLINE: <kernel command line>
 #   PLE-PARAMS: <module>.<param>=<value>   (one line per KVM module parameter)
 #   ... run_kselftest.sh KTAP output ...
+#   PLE-WARN: ... and the kernel's log at warning and worse, if a WARN fired
 #   PLE-DONE rc=<run_kselftest.sh exit status>
 #
 # The tests to run come from a file in the initramfs, /etc/ple/tests (one
@@ -15,7 +16,9 @@
 # kernel command line: the command line stays for KVM module parameters.
 # Optional kernel parameters: ple.timeout=N overrides the per-test timeout
 # of the collections' "settings" files (run_kselftest.sh -o N);
-# ple.repeat=N runs the tests N times (stress runs), rc is the worst.
+# ple.repeat=N runs the tests N times (stress runs), rc is the worst;
+# ple.taint=N adds N to the kernel's taint before the tests (ci/60's
+# stand-in for a WARN: bit 9, W).
 #
 # KUT mode, when /etc/ple/kut exists (scripts/lib/guests.sh kut_stage): instead of
 # the selftests, KVM-unit-tests under QEMU with KVM, one line per test
@@ -171,7 +174,23 @@ drain_serial() {
 	done
 }
 
+# report_warn: a WARN() prints at KERN_WARNING, which the console does not
+# show under "quiet" (scripts/lib/common.sh kernel_cmdline), and taints
+# the kernel W (bit 9 of /proc/sys/kernel/tainted).  So, if the kernel is
+# tainted W, print PLE-WARN and the kernel's log at warning and worse
+# (kernel facility, levels 0-4 of dmesg -r), the WARN's report among it;
+# nothing otherwise.
+report_warn() {
+	# cat, not read: busybox's read takes a byte a call, and a sysctl
+	# file reads as empty past offset 0.
+	t=$(cat /proc/sys/kernel/tainted)
+	[ $((t & 512)) -ne 0 ] || return 0
+	echo "PLE-WARN: the kernel is tainted $t (W: a WARN fired); its log at warning and worse:"
+	dmesg -r | sed -n 's/^<[0-4]>//p'
+}
+
 finish() {
+	report_warn
 	echo "PLE-DONE rc=$1"
 	sync
 	drain_serial
@@ -181,6 +200,8 @@ finish() {
 main() {
 	mount_fs
 	print_params
+	taint=$(cmdline_value ple.taint)
+	[ -z "$taint" ] || echo "$taint" >/proc/sys/kernel/tainted
 	if [ -r "$KUT_FILE" ]; then
 		run_kut
 		rc=$?

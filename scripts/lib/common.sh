@@ -175,13 +175,16 @@ machine_boot() {
 # (mkdisk.sh's syslinux.cfg, boot-qemu.sh's -append): the serial console
 # at 115200 baud (at the default 9600 the emulated UART spends ~1 ms of
 # guest time per byte), a panic stops the guest at once, early printk
-# there too; then ARGS (the machine's, then the caller's).  "quiet" comes
-# before "earlyprintk": early parameters take effect in the order given,
-# and the early console then prints only warnings and worse, as the
-# console does.  The other way round it printed the 16 info lines of
-# early boot (1.2 KB: e820 map, version, command line) byte by byte in a
-# polling loop, ~87 us of guest time a byte: ~0.1 s of guest time, 250 M
-# Bochs instructions and ~5 s of host CPU at K10's ips, in every boot.
+# there too; then ARGS (the machine's, then the caller's).  "quiet": the
+# console prints errors and worse, not warnings (console loglevel 4), so
+# that no warning lands in the middle of a line of test output; a WARN()
+# is reported after the tests instead (config/init.sh report_warn).  It
+# comes before "earlyprintk": early parameters take effect in the order
+# given, and the early console then prints what the console does.  The
+# other way round it printed the 16 info lines of early boot (1.2 KB:
+# e820 map, version, command line) byte by byte in a polling loop, ~87 us
+# of guest time a byte: ~0.1 s of guest time, 250 M Bochs instructions and
+# ~5 s of host CPU at K10's ips, in every boot.
 kernel_cmdline() {
 	echo "console=ttyS0,115200 panic=-1 quiet earlyprintk=serial,ttyS0,115200${1:+ $1}"
 }

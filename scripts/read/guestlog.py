@@ -32,12 +32,16 @@ What a log looks like (every line ends in CRLF on the serial console):
   # 1..0 # SKIP - KVM lacks the ... stat        the whole test skips early
   ok 1 selftests: kvm: pause_loop_exit_test     its result (# SKIP, # XFAIL,
   not ok 2 selftests: kvm: foo # exit=254       # TIMEOUT N seconds, # exit=N)
+  PLE-WARN: the kernel is tainted 512 (W: ...   config/init.sh, if a WARN fired,
+  WARNING: arch/x86/kvm/svm/svm.c:3236 at ...   then the kernel's log at
+  ...                                           warning and worse
   PLE-DONE rc=0                                 config/init.sh, at the end
   ple: serial drain 1                           the guest's UART restarts,
                                                 possibly in the middle of a line
 
 plus the kernel's own messages (with printk timestamps if configured), of
-which WARN, BUG, Oops, UBSAN, panic and Call Trace lines are complaints.
+which WARN, BUG, Oops, UBSAN, panic, Call Trace and PLE-WARN lines are
+complaints.
 A log may be cut anywhere (a killed Bochs): the last line counts only if
 it ends in a newline, a test with a header and no result line is "none".
 
@@ -107,9 +111,12 @@ FIGURE_PREFIXES = ("PLE", "PROBE", "BENCH")
 # text is a Python regex and a POSIX ERE (scripts/guest/watchdog.sh greps the live log).
 # A WARN()'s first line is "WARNING: FILE:LINE at SYMBOL, CPU#N: COMM/PID" in
 # our base's kernel/panic.c, "WARNING: CPU: N PID: N at ..." in kernels
-# before __warn()'s 2025 rework; both are complaints.
+# before __warn()'s 2025 rework; both are complaints.  Under "quiet" a WARN
+# reaches the serial log only through config/init.sh's PLE-WARN, after the
+# tests: that line is a complaint too, whatever the log it prints shows.
 FATAL_RE = "Kernel panic - not syncing|kernel BUG at|BUG: |Oops: "
-COMPLAINT_RE = FATAL_RE + "|WARNING: CPU: |WARNING: .*, CPU#|UBSAN: |Call Trace:"
+COMPLAINT_RE = (FATAL_RE + "|WARNING: CPU: |WARNING: .*, CPU#|UBSAN: |Call Trace:"
+                + "|PLE-WARN: ")
 _FATAL = re.compile(FATAL_RE)
 _COMPLAINT = re.compile(COMPLAINT_RE)
 
