@@ -23,7 +23,7 @@ tap_script() {
 	bash "$TMP/t.sh" >"$TMP/out" 2>&1
 }
 
-plan 7
+plan 8
 
 fails_midway() {
 	! tap_script 'body() { false; echo reached; }' 'check "midway" body' \
@@ -63,6 +63,14 @@ passes() {
 		! grep -q quiet "$TMP/out"
 }
 check "a body that succeeds is ok and silent; the next check still runs" passes
+
+notes() {
+	tap_script 'body() { echo quiet; note "known: not counted"; }' 'check "fine" body' \
+		'done_testing' &&
+		[ "$(cat "$TMP/out")" = "ok 1 - fine
+# known: not counted" ]
+}
+check "a passing body's note() is shown, its other output is not" notes
 
 exit_status() {
 	! tap_script 'check "x" false' 'done_testing' &&

@@ -24,7 +24,8 @@ skip_all() {
 }
 
 # check DESCRIPTION CMD...: one test point from a command's status; its
-# output is shown as diagnostics when it fails.
+# output is shown as diagnostics when it fails, its note()s (common.sh)
+# always.
 #
 # CMD runs in a subshell with errexit in force, so that a body failing
 # midway fails the test point (`if CMD` or `CMD || ...` would make bash
@@ -39,7 +40,7 @@ check() {
 	set +e
 	# shellcheck disable=SC2030 # bail() reads it in the same subshell
 	(
-		_TAP_BAIL_FILE=$_dir/bail
+		_TAP_BAIL_FILE=$_dir/bail _TAP_NOTE_FILE=$_dir/note
 		shopt -s inherit_errexit
 		set -eo pipefail
 		"$@"
@@ -58,6 +59,7 @@ check() {
 		not_ok "$_desc"
 		diag "$(cat "$_dir/out")"
 	fi
+	[ ! -s "$_dir/note" ] || diag "$(cat "$_dir/note")"
 	rm -rf "$_dir"
 }
 

@@ -54,6 +54,17 @@ export GIT_COMMITTER_EMAIL=${GIT_COMMITTER_EMAIL:-svm-ple@invalid}
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 
+# note MSG...: something to show even when all goes well (a known
+# complaint, not counted): as diagnostics of the check that runs (ci/tap.sh
+# check()), else on standard error.
+note() {
+	if [[ -n ${_TAP_NOTE_FILE:-} ]]; then
+		printf '%s\n' "$@" >>"$_TAP_NOTE_FILE"
+	else
+		printf '%s\n' "$@" >&2
+	fi
+}
+
 # step WHAT CMD...: one step of an entry point (make demo, bench...),
 # quiet: CMD's standard error (the builds' and boots' output) goes to
 # $CACHE_DIR/logs/SCRIPT.WHAT.log, and to the terminal as well with V=1 (make
