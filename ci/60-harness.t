@@ -171,7 +171,13 @@ rerun_same() {
 	grep -qx "boot: finished (status 0)" <<<"$verdict" || return 1
 	"$d/rerun" "$TMP/rerun" >"$TMP/rerun.out" 2>&1 || { tail -n 15 "$TMP/rerun.out"; return 1; }
 	again=$(guestlog judge "$TMP/rerun")
-	diff <(echo "$verdict") <(echo "$again")
+	diff <(echo "$verdict") <(echo "$again") || {
+		# The rerun's directory goes with TMP: say here why it differs.
+		echo "rerun: $(guestlog why "$TMP/rerun" "$PLE_TEST")"
+		guestlog complaints "$TMP/rerun"
+		guestlog complaints --known "$TMP/rerun"
+		return 1
+	}
 }
 check "a kept boot is re-judged from its directory, and its rerun script reproduces its verdict" rerun_same
 
