@@ -11,7 +11,7 @@ set -euo pipefail
 # shellcheck source=scripts/export-series.sh
 . "$REPO_DIR/scripts/export-series.sh"
 
-plan 8
+plan 9
 "$REPO_DIR/scripts/build/get-base.sh" >/dev/null || bail "no base tree"
 if tree=$("$REPO_DIR/scripts/build/apply-series.sh" patched 2>/tmp/ple-am.$$); then
 	ok "the series applies with git am on $(git -C "$BASE_GIT" log -1 --format=%s base)"
@@ -139,6 +139,21 @@ refuses_placeholder() {
 	[ "$rc" -ne 0 ] && grep -q "placeholder identity" <<<"$out"
 }
 check "no mail for sending while the series carries the placeholder identity" refuses_placeholder
+
+# The scripts take their options through one parser (parse_opts,
+# scripts/lib/common.sh): an option without its value is a usage error
+# naming it, not bash's "unbound variable".
+missing_value() {
+	local s out rc
+	for s in export-series.sh mail-series.sh; do
+		rc=0
+		out=$("$REPO_DIR/scripts/$s" --tree 2>&1) || rc=$?
+		echo "$s --tree: exit $rc: $out"
+		[ "$rc" -ne 0 ] || return 1
+		grep -q -- "--tree needs a value" <<<"$out" || return 1
+	done
+}
+check "export-series.sh and mail-series.sh: an option without its value is a usage error naming it" missing_value
 
 maintainers_current() {
 	"$REPO_DIR/scripts/maintainers.sh" "$tree" | diff "$REPO_DIR/MAINTAINERS.snippet" -

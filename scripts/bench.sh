@@ -60,14 +60,8 @@ usage() { echo "usage: ${0##*/} [-h|--help] [--short]"; }
 
 parse_args() {
 	SHORT="" CPUS=(count-only)
-	while [ $# -gt 0 ]; do
-		case "$1" in
-		-h | --help) usage; exit 0 ;;
-		--short) SHORT=1 ;;
-		*) usage >&2; die "unexpected argument '$1'" ;;
-		esac
-		shift
-	done
+	parse_opts '' 'short=SHORT' "$@"
+	[[ ${#ARGS[@]} -eq 0 ]] || bad_usage "unexpected argument '${ARGS[0]}'"
 	if [ -n "$SHORT" ]; then
 		PHASES=("${PHASES_SHORT[@]}") MODE=short FLAGS=short
 		export GUEST_TIMEOUT=${GUEST_TIMEOUT:-240}

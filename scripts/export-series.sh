@@ -28,16 +28,10 @@ copy_selftests() {
 }
 
 main() {
-	local tree=$REPO_DIR/work/linux branch=ple-series out=$REPO_DIR/patches
-	while [ $# -gt 0 ]; do
-		case "$1" in
-		--tree) tree=$2; shift 2 ;;
-		--branch) branch=$2; shift 2 ;;
-		--out) out=$2; shift 2 ;;
-		-h|--help) usage; exit 0 ;;
-		*) usage >&2; exit 2 ;;
-		esac
-	done
+	local TREE=$REPO_DIR/work/linux BRANCH=ple-series OUT=$REPO_DIR/patches
+	parse_opts 'tree=TREE branch=BRANCH out=OUT' '' "$@"
+	[[ ${#ARGS[@]} -eq 0 ]] || bad_usage "unexpected argument '${ARGS[0]}'"
+	local tree=$TREE branch=$BRANCH out=$OUT
 	git -C "$tree" rev-parse -q --verify "$branch" >/dev/null ||
 		die "no branch $branch in $tree"
 	[ -z "$(git -C "$tree" status --porcelain --untracked-files=no)" ] ||

@@ -51,14 +51,8 @@ usage() {
 
 parse_args() {
 	OUT="" KLOG=""
-	while [[ $# -gt 0 ]]; do
-		case "$1" in
-		-h | --help) usage; exit 0 ;;
-		--out) [[ $# -ge 2 ]] || { usage >&2; die "--out needs a value"; }; OUT=$2; shift 2 ;;
-		--log) [[ $# -ge 2 ]] || { usage >&2; die "--log needs a value"; }; KLOG=$2; shift 2 ;;
-		*) usage >&2; die "unexpected argument '$1'" ;;
-		esac
-	done
+	parse_opts 'out=OUT log=KLOG' '' "$@"
+	[[ ${#ARGS[@]} -eq 0 ]] || bad_usage "unexpected argument '${ARGS[0]}'"
 	[[ -z $KLOG || -r $KLOG ]] || die "cannot read the log '$KLOG'"
 	mkdir -p "$REPORT_DIR"
 	[[ -n $OUT ]] || OUT=$REPORT_DIR/hw-report-$(date -u +%Y%m%d-%H%M%S).txt

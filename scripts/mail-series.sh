@@ -59,17 +59,11 @@ cover() {
 }
 
 main() {
-	local tree=$REPO_DIR/work/linux branch=ple-series out="" bad
-	while [ $# -gt 0 ]; do
-		case "$1" in
-		--tree) tree=$2; shift 2 ;;
-		--branch) branch=$2; shift 2 ;;
-		--out) out=$2; shift 2 ;;
-		-h|--help) usage; exit 0 ;;
-		*) usage >&2; exit 2 ;;
-		esac
-	done
-	[ -n "$out" ] || { usage >&2; exit 2; }
+	local TREE=$REPO_DIR/work/linux BRANCH=ple-series OUT="" bad
+	parse_opts 'tree=TREE branch=BRANCH out=OUT' '' "$@"
+	[[ ${#ARGS[@]} -eq 0 ]] || bad_usage "unexpected argument '${ARGS[0]}'"
+	[[ -n $OUT ]] || bad_usage "--out DIR is required"
+	local tree=$TREE branch=$BRANCH out=$OUT
 	git -C "$tree" rev-parse -q --verify "$branch" >/dev/null ||
 		die "no branch $branch in $tree"
 	bad=$(placeholders "$tree" "base..$branch")

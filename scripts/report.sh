@@ -19,8 +19,6 @@ usage() {
 	echo "usage: ${0##*/} [-h|--help] [--no-subtests] LOG [LOG...]"
 }
 
-bad_usage() { usage >&2; die "$*"; }
-
 main() {
 	local subtests="" logs=() f
 	while [[ $# -gt 0 ]]; do

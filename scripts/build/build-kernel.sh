@@ -21,8 +21,6 @@ usage() {
 	echo "  OUT  build directory (created; reused between runs)"
 }
 
-bad_usage() { usage >&2; die "$*"; }
-
 parse_args() {
 	case "${1:-}" in
 	-h | --help) usage; exit 0 ;;

@@ -29,8 +29,6 @@ usage() {
 	echo "  OUT  its output directory; probes are installed in OUT/install/kvm"
 }
 
-bad_usage() { usage >&2; die "$*"; }
-
 parse_args() {
 	case "${1:-}" in -h | --help) usage; exit 0 ;; esac
 	[[ $# -eq 2 ]] || bad_usage "expected SRC and OUT"

@@ -23,17 +23,10 @@ usage() {
 	echo "  OUT      output directory; tests are installed in OUT/install"
 }
 
-bad_usage() { usage >&2; die "$*"; }
-
 parse_args() {
-	local pos=()
-	while [[ $# -gt 0 ]]; do
-		case "$1" in
-		-h | --help) usage; exit 0 ;;
-		-*) bad_usage "unknown option '$1'" ;;
-		*) pos+=("$1"); shift ;;
-		esac
-	done
+	local pos
+	parse_opts '' '' "$@"
+	pos=("${ARGS[@]}")
 	[[ ${#pos[@]} -eq 2 ]] || bad_usage "expected SRC and OUT"
 	[[ -f ${pos[0]}/tools/testing/selftests/kvm/Makefile ]] ||
 		die "SRC '${pos[0]}' has no tools/testing/selftests/kvm/Makefile"

@@ -53,28 +53,11 @@ usage() {
 	echo "  exit: 0 PLE-DONE seen, 2 no marker, 3 timeout, 4 panic/BUG/Oops, 5 no bochs"
 }
 
-bad_usage() { usage >&2; die "$*"; }
-
 parse_args() {
 	DISK="" OUT="" TIMEOUT=600 MACHINE="" TIMING="" MEMORY="" CHECK=""
-	while [[ $# -gt 0 ]]; do
-		case "$1" in
-		-h | --help) usage; exit 0 ;;
-		--check) CHECK=1; shift; continue ;;
-		--disk | --out | --timeout | --machine | --timing | --ips | --memory)
-			[[ $# -ge 2 && -n $2 ]] || bad_usage "$1 needs a value"
-			case "$1" in
-			--disk) DISK=$2 ;;
-			--out) OUT=$2 ;;
-			--timeout) TIMEOUT=$2 ;;
-			--machine) MACHINE=$2 ;;
-			--timing | --ips) TIMING=$2 ;;
-			--memory) MEMORY=$2 ;;
-			esac
-			shift 2 ;;
-		*) bad_usage "unexpected argument '$1'" ;;
-		esac
-	done
+	parse_opts 'disk=DISK out=OUT timeout=TIMEOUT machine=MACHINE timing=TIMING
+		ips=TIMING memory=MEMORY' 'check=CHECK' "$@"
+	[[ ${#ARGS[@]} -eq 0 ]] || bad_usage "unexpected argument '${ARGS[0]}'"
 	[[ -n $CHECK || (-n $DISK && -n $OUT) ]] || bad_usage "--disk and --out are required"
 	[[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || bad_usage "--timeout must be a positive number of seconds"
 	[[ -n $MACHINE ]] || bad_usage "--machine is required: one of $(machine_names) (config/machines)"

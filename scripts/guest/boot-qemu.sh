@@ -43,25 +43,11 @@ usage() {
 	echo "  exit: 0 PLE-DONE seen, 2 no marker, 3 timeout, 4 panic/BUG/Oops, 5 unavailable"
 }
 
-bad_usage() { usage >&2; die "$*"; }
-
 parse_args() {
 	KERNEL="" INITRD="" OUT="" APPEND="" TIMEOUT=600 MACHINE="" MEMORY="" CHECK=""
-	while [[ $# -gt 0 ]]; do
-		case "$1" in
-		-h | --help) usage; exit 0 ;;
-		--check) CHECK=1; shift; continue ;;
-		--kernel | --initrd | --out | --append | --timeout | --machine | --memory)
-			[[ $# -ge 2 ]] || bad_usage "$1 needs a value"
-			case "$1" in
-			--kernel) KERNEL=$2 ;; --initrd) INITRD=$2 ;; --out) OUT=$2 ;;
-			--append) APPEND=$2 ;; --timeout) TIMEOUT=$2 ;;
-			--machine) MACHINE=$2 ;; --memory) MEMORY=$2 ;;
-			esac
-			shift 2 ;;
-		*) bad_usage "unexpected argument '$1'" ;;
-		esac
-	done
+	parse_opts 'kernel=KERNEL initrd=INITRD out=OUT append=APPEND timeout=TIMEOUT
+		machine=MACHINE memory=MEMORY' 'check=CHECK' "$@"
+	[[ ${#ARGS[@]} -eq 0 ]] || bad_usage "unexpected argument '${ARGS[0]}'"
 	[[ -n $MACHINE ]] || bad_usage "--machine is required: one of $(machine_names) (config/machines)"
 	machine_check "$MACHINE"
 	EMU=$(machine_field "$MACHINE" emulator)

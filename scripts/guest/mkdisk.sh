@@ -22,28 +22,11 @@ usage() {
 	echo "  kernel command line: $(kernel_cmdline) + --append"
 }
 
-bad_usage() { usage >&2; die "$*"; }
-
 parse_args() {
 	KERNEL="" INITRD="" APPEND="" OUTPUT=""
-	while [[ $# -gt 0 ]]; do
-		case "$1" in
-		-h | --help) usage; exit 0 ;;
-		--kernel | --initrd | --append)
-			[[ $# -ge 2 ]] || bad_usage "$1 needs a value"
-			case "$1" in
-			--kernel) KERNEL=$2 ;;
-			--initrd) INITRD=$2 ;;
-			--append) APPEND=$2 ;;
-			esac
-			shift 2 ;;
-		-*) bad_usage "unknown option '$1'" ;;
-		*)
-			[[ -z $OUTPUT ]] || bad_usage "more than one output file"
-			OUTPUT=$1
-			shift ;;
-		esac
-	done
+	parse_opts 'kernel=KERNEL initrd=INITRD append=APPEND' '' "$@"
+	[[ ${#ARGS[@]} -le 1 ]] || bad_usage "more than one output file"
+	OUTPUT=${ARGS[0]:-}
 	[[ -n $KERNEL && -n $INITRD && -n $OUTPUT ]] ||
 		bad_usage "--kernel, --initrd and OUT.img are required"
 	[[ -f $KERNEL ]] || die "kernel image '$KERNEL' not found"

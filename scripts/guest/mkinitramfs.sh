@@ -34,29 +34,11 @@ usage() {
 	echo "       ${0##*/} --extra DIR [--init FILE] OUT.cpio"
 }
 
-bad_usage() { usage >&2; die "$*"; }
-
 parse_args() {
 	KSFT="" TESTS="" INIT=$REPO_DIR/config/init.sh OUTPUT="" EXTRA=""
-	while [[ $# -gt 0 ]]; do
-		case "$1" in
-		-h | --help) usage; exit 0 ;;
-		--selftests | --tests | --init | --extra)
-			[[ $# -ge 2 && -n $2 ]] || bad_usage "$1 needs a value"
-			case "$1" in
-			--selftests) KSFT=$2 ;;
-			--tests) TESTS=$2 ;;
-			--init) INIT=$2 ;;
-			--extra) EXTRA=$2 ;;
-			esac
-			shift 2 ;;
-		-*) bad_usage "unknown option '$1'" ;;
-		*)
-			[[ -z $OUTPUT ]] || bad_usage "more than one output file"
-			OUTPUT=$1
-			shift ;;
-		esac
-	done
+	parse_opts 'selftests=KSFT tests=TESTS init=INIT extra=EXTRA' '' "$@"
+	[[ ${#ARGS[@]} -le 1 ]] || bad_usage "more than one output file"
+	OUTPUT=${ARGS[0]:-}
 	[[ -n $OUTPUT ]] || bad_usage "OUT.cpio is required"
 	[[ -z $EXTRA || -d $EXTRA ]] || die "--extra '$EXTRA' is not a directory"
 	[[ -r $INIT ]] || die "init template '$INIT' not found"

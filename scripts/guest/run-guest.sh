@@ -41,35 +41,13 @@ usage() {
 	echo "  machines (config/machines): $(machine_names)"
 }
 
-bad_usage() { usage >&2; die "$*"; }
-
 parse_args() {
 	OUT="" KERNEL="" KSFT="" TESTS="" APPEND="" TIMEOUT=600 MACHINE=""
 	TIMING="" EXTRA="" MEMORY="" INITRD="" VARIANT=""
-	while [[ $# -gt 0 ]]; do
-		case "$1" in
-		-h | --help) usage; exit 0 ;;
-		--out | --kernel | --selftests | --tests | --append | --timeout | --machine | \
-			--timing | --ips | --extra | --memory | --initrd | --variant)
-			[[ $# -ge 2 ]] || bad_usage "$1 needs a value"
-			case "$1" in
-			--out) OUT=$2 ;;
-			--kernel) KERNEL=$2 ;;
-			--selftests) KSFT=$2 ;;
-			--tests) TESTS=$2 ;;
-			--append) APPEND=$2 ;;
-			--timeout) TIMEOUT=$2 ;;
-			--machine) MACHINE=$2 ;;
-			--timing | --ips) TIMING=$2 ;;
-			--extra) EXTRA=$2 ;;
-			--memory) MEMORY=$2 ;;
-			--initrd) INITRD=$2 ;;
-			--variant) VARIANT=$2 ;;
-			esac
-			shift 2 ;;
-		*) bad_usage "unexpected argument '$1'" ;;
-		esac
-	done
+	parse_opts 'out=OUT kernel=KERNEL selftests=KSFT tests=TESTS append=APPEND
+		timeout=TIMEOUT machine=MACHINE timing=TIMING ips=TIMING extra=EXTRA
+		memory=MEMORY initrd=INITRD variant=VARIANT' '' "$@"
+	[[ ${#ARGS[@]} -eq 0 ]] || bad_usage "unexpected argument '${ARGS[0]}'"
 	[[ -n $MACHINE ]] || bad_usage "--machine is required: one of $(machine_names) (config/machines)"
 	[[ -n $KERNEL && -n $OUT ]] || bad_usage "--kernel and --out are required"
 	[[ -f $KERNEL ]] || die "kernel image '$KERNEL' not found"

@@ -44,6 +44,44 @@ format_series() {
 	git -C "$tree" format-patch -q --zero-commit --no-signature --abbrev=12 \
 		--subject-prefix="$SERIES_PREFIX" "$@" "$range"
 }
+
+# bad_usage MSG: the caller's usage() and MSG on standard error; exit 1.
+bad_usage() { usage >&2; die "$*"; }
+
+# parse_opts 'NAME=VAR ...' 'NAME=VAR ...' "$@": a script's command line.
+# --NAME VALUE (first list) sets VAR to VALUE; --NAME (second list, the
+# flags) sets VAR to 1.  The lists may span lines; the caller sets the
+# defaults first.  -h and --help run the caller's usage(); the other
+# arguments go to ARGS, in order.  An option without its value, or one in
+# neither list, is a usage error.
+parse_opts() {
+	local values=" ${1//[$'\t\n']/ } " flags=" ${2//[$'\t\n']/ } " var
+	shift 2
+	ARGS=()
+	while [[ $# -gt 0 ]]; do
+		case "$1" in
+		-h | --help) usage; exit 0 ;;
+		-?*)
+			if var=$(opt_var "$values" "$1"); then
+				[[ $# -ge 2 ]] || bad_usage "$1 needs a value"
+				printf -v "$var" '%s' "$2"
+				shift 2
+			elif var=$(opt_var "$flags" "$1"); then
+				printf -v "$var" 1
+				shift
+			else
+				bad_usage "unknown option '$1'"
+			fi ;;
+		*) ARGS+=("$1"); shift ;;
+		esac
+	done
+}
+# opt_var ' NAME=VAR ... ' --NAME: the VAR of --NAME in the list.
+opt_var() {
+	local rest=${1#*" ${2#--}="}
+	[[ $rest != "$1" ]] || return 1
+	echo "${rest%% *}"
+}
 # Identity used for every commit the scripts make, so that hashes are
 # reproducible from one machine to the next.
 export GIT_AUTHOR_NAME=${GIT_AUTHOR_NAME:-svm-ple scripts}
