@@ -156,11 +156,7 @@ stop_bochs() {
 	kill -0 "$EMU_PID" 2>/dev/null || return 0
 	kids=$(pgrep -P "$EMU_PID" || true)
 	# shellcheck disable=SC2086 # one pid per word
-	kill -KILL ${kids:-$EMU_PID} 2>/dev/null || true
-	# (bash reports a job killed by a signal as it reaps it: "Killed")
-	{ exited_within 5; } 2>/dev/null && return 0
-	log "Bochs (pid $EMU_PID) still there: SIGKILL to its process group"
-	kill -KILL -- "-$EMU_PID" 2>/dev/null || true
+	end_emulator KILL ${kids:-$EMU_PID}
 }
 
 # shellcheck disable=SC2317 # called by the EXIT trap

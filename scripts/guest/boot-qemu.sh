@@ -131,10 +131,7 @@ start_qemu() {
 # stop_emulator: SIGTERM, then SIGKILL to QEMU's process group.
 stop_emulator() {
 	kill -0 "$EMU_PID" 2>/dev/null || return 0
-	kill -TERM "$EMU_PID" 2>/dev/null || true
-	{ exited_within 5; } 2>/dev/null && return 0
-	log "QEMU (pid $EMU_PID) still there: SIGKILL to its process group"
-	kill -KILL -- "-$EMU_PID" 2>/dev/null || true
+	end_emulator TERM "$EMU_PID"
 }
 
 # shellcheck disable=SC2317 # called by the EXIT trap

@@ -42,6 +42,19 @@ exited_within() {
 	! kill -0 "$EMU_PID" 2>/dev/null
 }
 
+# end_emulator SIGNAL PID...: SIGNAL to the PIDs (the emulator, or what
+# stops it); if the emulator is still there 5 s later, SIGKILL to its
+# process group.
+end_emulator() {
+	local sig=$1
+	shift
+	kill "-$sig" "$@" 2>/dev/null || true
+	# (bash reports a job killed by a signal as it reaps it: "Killed")
+	{ exited_within 5; } 2>/dev/null && return 0
+	log "$EMU_NAME (pid $EMU_PID) still there: SIGKILL to its process group"
+	kill -KILL -- "-$EMU_PID" 2>/dev/null || true
+}
+
 # wait_for RE SECONDS: wait (while the emulator runs) for RE in the serial log.
 wait_for() {
 	local i
