@@ -426,7 +426,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BrokenPipeError:  # e.g. | head
-        sys.exit(0)
+    guestlog.cli(main)

@@ -686,8 +686,20 @@ def main(argv=None):
     return 0
 
 
-if __name__ == "__main__":
+def cli(entry):
+    """Run a reader's main() as a command: its return value is the exit
+    status, and a reader piped into head exits 0, silently.  The output is
+    flushed here, not at exit, where a closed pipe would be "Exception
+    ignored" and exit 120; after one, standard output goes to /dev/null
+    for the exit's own flush."""
     try:
-        sys.exit(main())
-    except BrokenPipeError:  # e.g. | head
-        sys.exit(0)
+        rc = entry()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        rc = 0
+    sys.exit(rc)
+
+
+if __name__ == "__main__":
+    cli(main)
