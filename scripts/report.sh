@@ -20,22 +20,16 @@ usage() {
 }
 
 main() {
-	local subtests="" logs=() f
-	while [[ $# -gt 0 ]]; do
-		case "$1" in
-		-h | --help) usage; exit 0 ;;
-		--no-subtests) subtests=no; shift ;;
-		-*) bad_usage "unknown option '$1'" ;;
-		*) logs+=("$1"); shift ;;
-		esac
-	done
+	local NO_SUBTESTS="" logs f
+	parse_opts '' 'no-subtests=NO_SUBTESTS' "$@"
+	logs=("${ARGS[@]}")
 	[[ ${#logs[@]} -gt 0 ]] || bad_usage "no LOG given"
 	for f in "${logs[@]}"; do
 		[[ -r $f ]] || die "log '$f' not found or unreadable"
 	done
 	need_cmd python3 python3
 	"${GUESTLOG_PYTHON:-python3}" "$REPO_DIR/scripts/read/guestlog.py" report \
-		${subtests:+--no-subtests} -- "${logs[@]}"
+		${NO_SUBTESTS:+--no-subtests} -- "${logs[@]}"
 }
 
 main "$@"

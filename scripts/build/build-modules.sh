@@ -30,7 +30,8 @@
 # Results are kept by the hash of their inputs (the commit's tree, the
 # .config, the compiler, this script), in $CACHE_DIR/v/modules/build/results:
 # a second run compiles nothing.  Prints the matrix; exits 0 if every patch
-# is clean in every config, 1 if not, 2 if the base itself does not build.
+# is clean in every config, 1 if not (or on a usage error, which says so),
+# 2 if the base itself does not build.
 # --summary FILE: one line per cell, "ROW<TAB>CONFIG<TAB>ok|fail<TAB>CELL<TAB>
 # DETAILS", DETAILS a file with the new warnings (ci/22-modules.t).
 set -euo pipefail
@@ -54,14 +55,8 @@ usage() {
 parse_args() {
 	PATCHES=$REPO_DIR/patches
 	SUMMARY=
-	while [ $# -gt 0 ]; do
-		case "$1" in
-		--patches) [ $# -ge 2 ] || { usage >&2; exit 2; }; PATCHES=$2; shift 2 ;;
-		--summary) [ $# -ge 2 ] || { usage >&2; exit 2; }; SUMMARY=$2; shift 2 ;;
-		-h | --help) usage; exit 0 ;;
-		*) usage >&2; exit 2 ;;
-		esac
-	done
+	parse_opts 'patches=PATCHES summary=SUMMARY' '' "$@"
+	[[ ${#ARGS[@]} -eq 0 ]] || bad_usage "unexpected argument '${ARGS[0]}'"
 }
 
 # kmake OUT TARGET...: make in the work tree, out of tree in OUT, quietly.
