@@ -632,6 +632,8 @@ def main(argv=None):
             judge(a.log)
             return 0
         log = parse(a.log)
+    except BrokenPipeError:  # report and judge print as they read: cli()
+        raise
     except OSError as e:
         print("guestlog.py: error: %s" % e, file=sys.stderr)
         return 2
