@@ -30,7 +30,7 @@ is() {
 }
 
 logs=("$D"/*.log)
-plan $((${#logs[@]} + 19))
+plan $((${#logs[@]} + 20))
 
 records() {
 	local want=${1%.log}.json
@@ -257,6 +257,27 @@ errors() {
 	fails "$REPO_DIR/scripts/report.sh" 2>/dev/null
 }
 check "a missing log or a bad command is an error (exit 2), report.sh wants a LOG" errors
+
+# closed_pipe CMD...: CMD with its standard output a pipe whose reading end
+# is closed before it starts (as when | head has stopped reading): "exit
+# STATUS", and what it said on standard error.  Buffered, as by default
+# (PYTHONUNBUFFERED would make the write fail inside main()).
+closed_pipe() {
+	env -u PYTHONUNBUFFERED "$PY" -c '
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+p = subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.PIPE, text=True)
+print("exit %d%s" % (p.returncode, p.stderr and ": " + p.stderr.strip()))
+' "$@"
+}
+closed() {
+	is "exit 0" closed_pipe "$PY" "$REPO_DIR/scripts/read/guestlog.py" report "$D/pass.log"
+	is "exit 0" closed_pipe "$PY" "$REPO_DIR/scripts/read/guestlog.py" judge "$D/boots/fail"
+	is "exit 0" closed_pipe "$PY" "$REPO_DIR/scripts/read/guestlog.py" results "$D/pass.log"
+	is "exit 0" closed_pipe "$PY" "$REPO_DIR/scripts/read/benchlog.py" tables "$REPO_DIR/ci/testdata/bench/summary.json"
+}
+check "a reader whose output is closed early (| head) exits 0 and says nothing: report, judge, results, benchlog.py" closed
 
 only_reader() {
 	# The patterns of the kselftest runner's lines and of figure lines
