@@ -68,6 +68,7 @@ check "the JSON summary has its keys and a positive figure per configuration" su
 summary_verdict() {
 	local json ratio
 	json=$(summary_json)
+	[ -s "$json" ] || { echo "summary: ${json:-none}"; return 1; }
 	ratio=$(python3 - "$json" "$REPO_DIR/scripts/read" <<-'EOF'
 		import json, sys
 		sys.dont_write_bytecode = True
