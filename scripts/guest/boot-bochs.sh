@@ -57,7 +57,7 @@ parse_args() {
 	DISK="" OUT="" TIMEOUT=600 MACHINE="" TIMING="" MEMORY="" CHECK=""
 	parse_opts 'disk=DISK out=OUT timeout=TIMEOUT machine=MACHINE timing=TIMING
 		ips=TIMING memory=MEMORY' 'check=CHECK' "$@"
-	[[ ${#ARGS[@]} -eq 0 ]] || bad_usage "unexpected argument '${ARGS[0]}'"
+	no_args
 	[[ -n $CHECK || (-n $DISK && -n $OUT) ]] || bad_usage "--disk and --out are required"
 	[[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || bad_usage "--timeout must be a positive number of seconds"
 	[[ -n $MACHINE ]] || bad_usage "--machine is required: one of $(machine_names) (config/machines)"
@@ -153,7 +153,6 @@ start_bochs() {
 # whole process group (setsid made it Bochs' own) only as a last resort.
 stop_bochs() {
 	local kids
-	kill -0 "$EMU_PID" 2>/dev/null || return 0
 	kids=$(pgrep -P "$EMU_PID" || true)
 	# shellcheck disable=SC2086 # one pid per word
 	end_emulator KILL ${kids:-$EMU_PID}

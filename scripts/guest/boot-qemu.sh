@@ -47,7 +47,7 @@ parse_args() {
 	KERNEL="" INITRD="" OUT="" APPEND="" TIMEOUT=600 MACHINE="" MEMORY="" CHECK=""
 	parse_opts 'kernel=KERNEL initrd=INITRD out=OUT append=APPEND timeout=TIMEOUT
 		machine=MACHINE memory=MEMORY' 'check=CHECK' "$@"
-	[[ ${#ARGS[@]} -eq 0 ]] || bad_usage "unexpected argument '${ARGS[0]}'"
+	no_args
 	[[ -n $MACHINE ]] || bad_usage "--machine is required: one of $(machine_names) (config/machines)"
 	machine_check "$MACHINE"
 	EMU=$(machine_field "$MACHINE" emulator)
@@ -129,10 +129,7 @@ start_qemu() {
 }
 
 # stop_emulator: SIGTERM, then SIGKILL to QEMU's process group.
-stop_emulator() {
-	kill -0 "$EMU_PID" 2>/dev/null || return 0
-	end_emulator TERM "$EMU_PID"
-}
+stop_emulator() { end_emulator TERM "$EMU_PID"; }
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {

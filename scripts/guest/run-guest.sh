@@ -47,7 +47,7 @@ parse_args() {
 	parse_opts 'out=OUT kernel=KERNEL selftests=KSFT tests=TESTS append=APPEND
 		timeout=TIMEOUT machine=MACHINE timing=TIMING ips=TIMING extra=EXTRA
 		memory=MEMORY initrd=INITRD variant=VARIANT' '' "$@"
-	[[ ${#ARGS[@]} -eq 0 ]] || bad_usage "unexpected argument '${ARGS[0]}'"
+	no_args
 	[[ -n $MACHINE ]] || bad_usage "--machine is required: one of $(machine_names) (config/machines)"
 	[[ -n $KERNEL && -n $OUT ]] || bad_usage "--kernel and --out are required"
 	[[ -f $KERNEL ]] || die "kernel image '$KERNEL' not found"

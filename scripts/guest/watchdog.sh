@@ -42,12 +42,13 @@ exited_within() {
 	! kill -0 "$EMU_PID" 2>/dev/null
 }
 
-# end_emulator SIGNAL PID...: SIGNAL to the PIDs (the emulator, or what
-# stops it); if the emulator is still there 5 s later, SIGKILL to its
-# process group.
+# end_emulator SIGNAL PID...: if the emulator runs, SIGNAL to the PIDs
+# (the emulator, or what stops it); if it is still there 5 s later,
+# SIGKILL to its process group.
 end_emulator() {
 	local sig=$1
 	shift
+	kill -0 "$EMU_PID" 2>/dev/null || return 0
 	kill "-$sig" "$@" 2>/dev/null || true
 	# (bash reports a job killed by a signal as it reaps it: "Killed")
 	{ exited_within 5; } 2>/dev/null && return 0
