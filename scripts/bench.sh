@@ -61,7 +61,7 @@ usage() { echo "usage: ${0##*/} [-h|--help] [--short]"; }
 parse_args() {
 	SHORT="" CPUS=(count-only)
 	parse_opts '' 'short=SHORT' "$@"
-	[[ ${#ARGS[@]} -eq 0 ]] || bad_usage "unexpected argument '${ARGS[0]}'"
+	no_args
 	if [ -n "$SHORT" ]; then
 		PHASES=("${PHASES_SHORT[@]}") MODE=short FLAGS=short
 		export GUEST_TIMEOUT=${GUEST_TIMEOUT:-240}

@@ -28,10 +28,9 @@ copy_selftests() {
 }
 
 main() {
-	local TREE=$REPO_DIR/work/linux BRANCH=ple-series OUT=$REPO_DIR/patches
-	parse_opts 'tree=TREE branch=BRANCH out=OUT' '' "$@"
-	[[ ${#ARGS[@]} -eq 0 ]] || bad_usage "unexpected argument '${ARGS[0]}'"
-	local tree=$TREE branch=$BRANCH out=$OUT
+	local tree=$REPO_DIR/work/linux branch=ple-series out=$REPO_DIR/patches
+	parse_opts 'tree=tree branch=branch out=out' '' "$@"
+	no_args
 	git -C "$tree" rev-parse -q --verify "$branch" >/dev/null ||
 		die "no branch $branch in $tree"
 	[ -z "$(git -C "$tree" status --porcelain --untracked-files=no)" ] ||

@@ -52,7 +52,7 @@ usage() {
 parse_args() {
 	OUT="" KLOG=""
 	parse_opts 'out=OUT log=KLOG' '' "$@"
-	[[ ${#ARGS[@]} -eq 0 ]] || bad_usage "unexpected argument '${ARGS[0]}'"
+	no_args
 	[[ -z $KLOG || -r $KLOG ]] || die "cannot read the log '$KLOG'"
 	mkdir -p "$REPORT_DIR"
 	[[ -n $OUT ]] || OUT=$REPORT_DIR/hw-report-$(date -u +%Y%m%d-%H%M%S).txt

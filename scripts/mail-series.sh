@@ -59,11 +59,10 @@ cover() {
 }
 
 main() {
-	local TREE=$REPO_DIR/work/linux BRANCH=ple-series OUT="" bad
-	parse_opts 'tree=TREE branch=BRANCH out=OUT' '' "$@"
-	[[ ${#ARGS[@]} -eq 0 ]] || bad_usage "unexpected argument '${ARGS[0]}'"
-	[[ -n $OUT ]] || bad_usage "--out DIR is required"
-	local tree=$TREE branch=$BRANCH out=$OUT
+	local tree=$REPO_DIR/work/linux branch=ple-series out="" bad
+	parse_opts 'tree=tree branch=branch out=out' '' "$@"
+	no_args
+	[[ -n $out ]] || bad_usage "--out DIR is required"
 	git -C "$tree" rev-parse -q --verify "$branch" >/dev/null ||
 		die "no branch $branch in $tree"
 	bad=$(placeholders "$tree" "base..$branch")

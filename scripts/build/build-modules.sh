@@ -56,7 +56,7 @@ parse_args() {
 	PATCHES=$REPO_DIR/patches
 	SUMMARY=
 	parse_opts 'patches=PATCHES summary=SUMMARY' '' "$@"
-	[[ ${#ARGS[@]} -eq 0 ]] || bad_usage "unexpected argument '${ARGS[0]}'"
+	no_args
 }
 
 # kmake OUT TARGET...: make in the work tree, out of tree in OUT, quietly.

@@ -51,7 +51,7 @@ bad_usage() { usage >&2; die "$*"; }
 # parse_opts 'NAME=VAR ...' 'NAME=VAR ...' "$@": a script's command line.
 # --NAME VALUE (first list) sets VAR to VALUE; --NAME (second list, the
 # flags) sets VAR to 1.  The lists may span lines; the caller sets the
-# defaults first.  -h and --help run the caller's usage(); the other
+# defaults first (VAR may be one of its locals).  -h and --help run the caller's usage(); the other
 # arguments go to ARGS, in order.  An option without its value, or one in
 # neither list, is a usage error.
 parse_opts() {
@@ -76,6 +76,9 @@ parse_opts() {
 		esac
 	done
 }
+# no_args: after parse_opts, for a script that takes no argument but its
+# options.
+no_args() { [[ ${#ARGS[@]} -eq 0 ]] || bad_usage "unexpected argument '${ARGS[0]}'"; }
 # opt_var ' NAME=VAR ... ' --NAME: the VAR of --NAME in the list.
 opt_var() {
 	local rest=${1#*" ${2#--}="}
