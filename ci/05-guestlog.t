@@ -30,7 +30,7 @@ is() {
 }
 
 logs=("$D"/*.log)
-plan $((${#logs[@]} + 20))
+plan $((${#logs[@]} + 21))
 
 records() {
 	local want=${1%.log}.json
@@ -105,6 +105,16 @@ panic() {
 }
 check "panic: status panic (exit 1), no result, why names the BUG; --fatal is panic/BUG/Oops" panic
 
+# early-de.log: a real one, from Debian sid's Bochs 3.1 (its miscomputed
+# 64-bit IDIV, README): an exception before the kernel's handlers are up
+# halts for good; the watchdog must not wait for its timeout.
+early_exception() {
+	is panic gl status "$D/early-de.log"
+	gl complaints --fatal "$D/early-de.log" | grep -qx 'PANIC: early exception 0x00 IP 10:ffffffff8175c249 error 0 cr2 0xffff888001821000'
+	gl pattern fatal | grep -qF 'PANIC: early exception '
+}
+check "early-de: an early exception is fatal, for the reader and the watchdog" early_exception
+
 warn() {
 	is ok gl result "$D/warn.log" "$PLE"
 	is rc=0 gl status "$D/warn.log"
@@ -164,8 +174,10 @@ check "a log with no guest output: not run, and what it says instead" nobuild
 
 live_patterns() {
 	# boot-bochs.sh's watchdog greps the raw log with the module's patterns.
-	is "$D/panic.log" grep -lE -e "$(gl pattern fatal)" "${logs[@]}"
-	is "$D/panic.log
+	is "$D/early-de.log
+$D/panic.log" grep -lE -e "$(gl pattern fatal)" "${logs[@]}"
+	is "$D/early-de.log
+$D/panic.log
 $D/warn.log" grep -lE -e "$(gl pattern complaint)" "${logs[@]}"
 }
 check "pattern fatal/complaint, as grep -E over the raw logs, find what the parser finds" live_patterns

@@ -157,6 +157,7 @@ show_tail() {
 kind_of() {
 	case "$1" in
 	*"Kernel panic"*) echo "kernel panic" ;;
+	*"early exception"*) echo "kernel panic in early boot" ;;
 	*BUG*) echo "kernel BUG" ;;
 	*) echo "kernel Oops" ;;
 	esac

@@ -116,7 +116,9 @@ FIGURE_PREFIXES = ("PLE", "PROBE", "BENCH")
 # before __warn()'s 2025 rework; both are complaints.  Under "quiet" a WARN
 # reaches the serial log only through config/init.sh's PLE-WARN, after the
 # tests: that line is a complaint too, whatever the log it prints shows.
-FATAL_RE = "Kernel panic - not syncing|kernel BUG at|BUG: |Oops: "
+# An exception before the kernel's handlers are up (early_fixup_exception())
+# prints "PANIC: early exception" and halts for good: fatal too.
+FATAL_RE = "Kernel panic - not syncing|kernel BUG at|BUG: |Oops: |PANIC: early exception "
 WARN_RE = "WARNING: CPU: |WARNING: .*, CPU#"
 COMPLAINT_RE = FATAL_RE + "|" + WARN_RE + "|UBSAN: |Call Trace:|PLE-WARN: "
 _FATAL = re.compile(FATAL_RE)
