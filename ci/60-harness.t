@@ -5,7 +5,8 @@
 # user's) is refused untouched; a missing tool names its package; an
 # unreachable base says what was tried; a hung guest and a kernel panic are
 # caught by the watchdog; a WARN is a complaint; an unknown machine or
-# timing model is a one-line error naming the valid ones; a kept boot is
+# timing model is a one-line error naming the valid ones; a selftests
+# install changed by hand is rebuilt, not believed; a kept boot is
 # re-judged and re-run.
 # shellcheck disable=SC2317 # the functions run through check()
 set -euo pipefail
@@ -15,7 +16,7 @@ set -euo pipefail
 . "$(dirname "$0")/../scripts/lib/guests.sh"
 guests_init
 
-plan 10
+plan 11
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 "$REPO_DIR/scripts/build/get-base.sh" >/dev/null 2>&1 || bail "no base tree"
@@ -150,6 +151,24 @@ bad_name() {
 }
 bad_names() { bad_name machine && bad_name timing; }
 check "an unknown machine or timing model: one line naming the valid ones" bad_names
+
+# The selftests' install replaced by hand without the probes (what a
+# kselftest install of the tree alone gives), in a copy of the cache's:
+# its stamp still matches the inputs, but it no longer holds what the stamp
+# promised, so ensure_selftests builds it again, and a probe boots from it.
+hand_built_install() (
+	local d
+	(cache_lock v-patched && cp -a "$SELFTESTS_DIR" "$TMP/selftests")
+	SELFTESTS_DIR=$TMP/selftests KSFT_INSTALL=$TMP/selftests/install
+	rm -f "$KSFT_INSTALL"/kvm/ple_*
+	sed -i '/^kvm:ple_/d' "$KSFT_INSTALL/kselftest-list.txt"
+	ensure_selftests 2>&1 | tail -n 3
+	d=$(guest harness patched "$patched" count-only "$TIMING" "" kvm:ple_probe)
+	[ "$(boot_status "$d")" -eq 0 ] || { boot_failure "$d"; return 1; }
+	[ "$(guestlog result "$d" kvm:ple_probe)" = ok ]
+)
+check "a selftests install changed by hand is rebuilt, not believed: a probe boots from it" \
+	hand_built_install
 
 # After all that, a normal run still works (nothing was left behind).
 still_works() {

@@ -107,6 +107,12 @@ boot_all() {
 	mapfile -t DIRS < <(printf '%s\n' "${SPECS[@]}" | run_guests "bench-$MODE")
 	[ "${#DIRS[@]}" -eq "${#SPECS[@]}" ] || die "the runner returned ${#DIRS[@]} boots of ${#SPECS[@]}"
 	for i in "${!DIRS[@]}"; do
+		if [ "$(boot_status "${DIRS[$i]}")" -ne 0 ]; then
+			log "the boot in ${DIRS[$i]} failed (status $(boot_status "${DIRS[$i]}")); its run.out ends:"
+			boot_failure "${DIRS[$i]}" | sed 's/^/  /' >&2
+			bad=1
+			continue
+		fi
 		r=$(guestlog result "${DIRS[$i]}" "$BENCH")
 		[ "$r" = ok ] && continue
 		log "$BENCH gave '$r' in ${DIRS[$i]}: $(guestlog why "${DIRS[$i]}" "$BENCH")"

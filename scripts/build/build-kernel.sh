@@ -7,7 +7,8 @@
 #           + config/bochs.config (merged with the kernel's merge_config.sh,
 #           then olddefconfig).  It is only regenerated when the fragments,
 #           SRC's commit, SRC's uncommitted Kconfig changes or the compiler
-#           change (stamp: OUT/.ple-config.stamp); an unchanged result keeps
+#           change, or it was changed since (stamp: OUT/.ple-config.stamp,
+#           with the hash of the .config it made); an unchanged result keeps
 #           the old .config (and its mtime), so rebuilds stay incremental.
 # ccache is used when installed (CCACHE_DIR=$CACHE_DIR/ccache).
 # Prints OUT/arch/x86/boot/bzImage on stdout at the end.
@@ -113,17 +114,20 @@ gen_config() {
 	verify_config
 }
 
+# ensure_config: OUT/.config as config_stamp's inputs make it.  The stamp
+# holds the hash of the .config it made too: a .config changed since (by
+# hand, e.g. make menuconfig O=OUT) is made again.
 ensure_config() {
 	local stamp_file=$OUT/.ple-config.stamp stamp
 	stamp=$(config_stamp)
 	if [[ -f $OUT/.config && -f $stamp_file &&
-		$(cat "$stamp_file") == "$stamp" ]]; then
+		$(cat "$stamp_file") == "$stamp $(inputs_hash <"$OUT/.config")" ]]; then
 		log "fragments and Kconfig unchanged: keeping $OUT/.config"
 		return
 	fi
 	rm -f "$stamp_file"
 	gen_config
-	echo "$stamp" >"$stamp_file"
+	echo "$stamp $(inputs_hash <"$OUT/.config")" >"$stamp_file"
 }
 
 main() {

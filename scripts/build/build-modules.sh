@@ -128,13 +128,16 @@ ensure_config() {
 	local c=$1 cfg=$2 out stamp
 	out=$(build_dir "$cfg")
 	stamp=$(config_stamp "$c" "$cfg")
-	[ -f "$out/.config" ] && [ "$(cat "$out/.ple-config.stamp" 2>/dev/null)" = "$stamp" ] &&
+	# The stamp holds the hash of the .config it made: one changed since
+	# (by hand) is made again.
+	[ -f "$out/.config" ] &&
+		[ "$(cat "$out/.ple-config.stamp" 2>/dev/null)" = "$stamp $(inputs_hash <"$out/.config")" ] &&
 		return
 	checkout "$c"
 	log "$cfg: generating the .config (x86_64_defconfig + $(fragments "$cfg" | xargs -n1 basename | tr '\n' ' '))"
 	rm -f "$out/.ple-config.stamp"
 	gen_config "$out" "$cfg"
-	echo "$stamp" >"$out/.ple-config.stamp"
+	echo "$stamp $(inputs_hash <"$out/.config")" >"$out/.ple-config.stamp"
 }
 
 build_dir() { echo "$(variant_build "$VARIANT")/$1"; }

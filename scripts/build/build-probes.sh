@@ -8,7 +8,7 @@
 # Makefile of SRC builds its tests, and installs them into the kselftest
 # tree that scripts/build/build-selftests.sh SRC OUT made: OUT/install/kvm/NAME,
 # listed as kvm:NAME in OUT/install/kselftest-list.txt, so that
-# run-guest.sh --tests kvm:NAME runs them.  Run it after build-selftests.sh.
+# run-guest.sh --tests kvm:NAME runs them.  build-selftests.sh runs it.
 #
 # The kvm Makefile of v7.3 makes no libkvm.a: it links the library's objects
 # (LIBKVM_OBJS, in OUT/kselftest/kvm) into every test.  This script asks the
@@ -34,16 +34,16 @@ parse_args() {
 	[[ $# -eq 2 ]] || bad_usage "expected SRC and OUT"
 	[[ -f $1/tools/testing/selftests/kvm/Makefile ]] ||
 		die "SRC '$1' has no tools/testing/selftests/kvm/Makefile"
-	[[ -d $2 ]] || die "OUT '$2' does not exist: run scripts/build/build-selftests.sh $1 $2 first"
+	[[ -d $2 ]] || die "OUT '$2' does not exist: run scripts/build/build-selftests.sh $1 $2 (the selftests and the probes)"
 	SRC=$(cd "$1" && pwd)
 	OUT=$(cd "$2" && pwd -P)
 	KVM_DIR=$SRC/tools/testing/selftests/kvm
 	OBJ_DIR=$OUT/kselftest/kvm
 	INST=$OUT/install
 	[[ -f $OBJ_DIR/lib/kvm_util.o && -d $OUT/usr/include ]] ||
-		die "no KVM selftests library in $OBJ_DIR: run scripts/build/build-selftests.sh $SRC $OUT first"
+		die "no KVM selftests library in $OBJ_DIR: run scripts/build/build-selftests.sh $SRC $OUT (the selftests and the probes)"
 	[[ -f $INST/kselftest-list.txt && -d $INST/kvm ]] ||
-		die "no kselftest install in $INST: run scripts/build/build-selftests.sh $SRC $OUT first"
+		die "no kselftest install in $INST: run scripts/build/build-selftests.sh $SRC $OUT (the selftests and the probes)"
 }
 
 check_tools() {
@@ -76,7 +76,7 @@ read_flags() {
 make_libkvm() {
 	local o
 	for o in "${MK_LIBKVM_OBJS[@]}"; do
-		[[ -f $o ]] || die "$o missing: run scripts/build/build-selftests.sh $SRC $OUT"
+		[[ -f $o ]] || die "$o missing: run scripts/build/build-selftests.sh $SRC $OUT (the selftests and the probes)"
 	done
 	rm -f "$LIBKVM"
 	ar rcs "$LIBKVM" "${MK_LIBKVM_OBJS[@]}" || die "ar failed making $LIBKVM"
@@ -108,6 +108,8 @@ main() {
 	check_tools
 	for f in "$PROBE_DIR"/*.c; do [[ -f $f ]] && probes+=("$f"); done
 	[[ ${#probes[@]} -gt 0 ]] || die "no probes in $PROBE_DIR"
+	# The install changes: its stamp (build-selftests.sh) promises no more.
+	rm -f "$OUT/$SELFTESTS_STAMP"
 	mkdir -p "$OUT/probes"
 	LIBKVM=$OUT/probes/libkvm.a
 	PROBE_SRC=${probes[0]}

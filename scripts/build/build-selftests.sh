@@ -6,9 +6,16 @@
 # Builds the KVM selftests of SRC statically (USERLDFLAGS=-static; the kvm
 # Makefile adds -pthread -no-pie itself) against SRC's own UAPI headers
 # (`make headers_install` into OUT/usr/include), out of tree (O=OUT: objects
-# in OUT/kselftest/kvm, SRC stays clean), and installs them with kselftest's
+# in OUT/kselftest/kvm, SRC stays clean), installs them with kselftest's
 # own install target into OUT/install (run_kselftest.sh, kselftest/,
-# kselftest-list.txt, kvm/<tests>).
+# kselftest-list.txt, kvm/<tests>), then this project's probes beside them
+# (scripts/build/build-probes.sh: kvm:ple_probe...).
+#
+# OUT/.ple-inputs (SELFTESTS_STAMP), written last, is the hash of what the install was made
+# from (SRC's state, probes/, the build scripts, libc, the compiler): with
+# the same inputs, and the install complete (run_kselftest.sh, every probe
+# listed and installed), nothing is built.  It is removed before OUT is
+# touched, so a build that fails or is cut leaves no promise behind.
 #
 # Every x86 KVM test is built: ~25 s on 2 cores without ccache.
 # TMPOUT moves the try-run scratch directories of tools/build/Build.include
@@ -20,7 +27,7 @@ source "$(dirname "$0")/../lib/common.sh"
 usage() {
 	echo "usage: ${0##*/} [-h|--help] SRC OUT"
 	echo "  SRC      kernel source tree (read-only)"
-	echo "  OUT      output directory; tests are installed in OUT/install"
+	echo "  OUT      output directory; tests and probes are installed in OUT/install"
 }
 
 parse_args() {
@@ -35,6 +42,7 @@ parse_args() {
 	OUT=$(cd "${pos[1]}" && pwd -P)
 	[[ $OUT != "$SRC" ]] || die "OUT must differ from SRC (SRC is read-only)"
 	KSFT=$SRC/tools/testing/selftests
+	STAMP=$OUT/$SELFTESTS_STAMP
 }
 
 check_tools() {
@@ -81,14 +89,47 @@ check_static() {
 	[[ -z $bad ]] || die "not statically linked:$bad"
 }
 
+# inputs_key: the hash of everything the install is made from.
+inputs_key() {
+	{
+		tree_state "$SRC" &&
+			(cd "$REPO_DIR" && sha256sum probes/* scripts/build/build-selftests.sh \
+				scripts/build/build-probes.sh) &&
+			{ dpkg-query -W libc6-dev uuid-dev 2>/dev/null || :; } &&
+			toolchain_id
+	} | inputs_hash
+}
+
+# install_complete: what the stamp promises is there: the runner, and
+# every probe listed and installed.
+install_complete() {
+	local inst=$OUT/install f name
+	[[ -x $inst/run_kselftest.sh && -s $inst/kselftest-list.txt ]] || return 1
+	for f in "$REPO_DIR"/probes/*.c; do
+		name=$(basename "$f" .c)
+		grep -qxF "kvm:$name" "$inst/kselftest-list.txt" && [[ -x $inst/kvm/$name ]] ||
+			return 1
+	done
+}
+
 main() {
-	local t0=$SECONDS
+	local t0=$SECONDS key
 	parse_args "$@"
+	key=$(inputs_key) || die "cannot hash the inputs of $OUT"
+	if [[ -f $STAMP && $(cat "$STAMP") == "$key" ]] && install_complete; then
+		log "KVM selftests and probes built before from the same inputs: $OUT/install"
+		echo "$OUT/install"
+		return
+	fi
+	rm -f "$STAMP"
 	check_tools
 	setup_cc
 	install_headers
 	build_install
 	if command -v file >/dev/null 2>&1; then check_static; fi
+	"$REPO_DIR/scripts/build/build-probes.sh" "$SRC" "$OUT" >&2
+	install_complete || die "the install in $OUT/install lacks a probe of $REPO_DIR/probes"
+	echo "$key" >"$STAMP.tmp" && mv "$STAMP.tmp" "$STAMP"
 	log "$(wc -l <"$OUT/install/kselftest-list.txt") tests installed in $((SECONDS - t0)) s"
 	echo "$OUT/install"
 }

@@ -52,12 +52,14 @@ check_version() {
 
 # Download the Debian source package's .deb into $CACHE_DIR/dl; print its path.
 fetch_debian() {
-	local dir=$APT_DIR mirror suite version deb
+	local dir=$APT_DIR mirror suite version deb part
 	need_cmd apt-get apt
 	need_cmd dpkg-deb dpkg
 	mkdir -p "$dir/state/lists/partial" "$dir/cache/archives/partial" \
 		"$DL_DIR"
-	deb=$(find "$DL_DIR" -name "${DEB_PKG}_*.deb" 2>/dev/null | sort | tail -n 1)
+	# A download cut short by a killed run is in a .partial directory.
+	rm -rf "$DL_DIR"/.partial.*
+	deb=$(find "$DL_DIR" -maxdepth 1 -name "${DEB_PKG}_*.deb" | sort | tail -n 1)
 	if [ -n "$deb" ] && [ -z "${PLE_REFRESH:-}" ]; then
 		log "using cached $(basename "$deb")"
 		echo "$deb"
@@ -79,9 +81,12 @@ fetch_debian() {
 			die "Debian has no $DEB_PKG in '$DEB_SUITES'; tried: Debian $DEB_PKG $DEB_VERSION; other sources: --kernel DIR, --git URL REF"
 		log "$DEB_PKG $DEB_VERSION is gone from the archive, using $version"
 	fi
-	(cd "$DL_DIR" && papt "$dir" apt-get download "$DEB_PKG=$version" >&2) ||
-		die "could not download $DEB_PKG=$version"
-	deb=$(find "$DL_DIR" -name "${DEB_PKG}_*.deb" | sort | tail -n 1)
+	# Into DL_DIR only once whole (apt checks it against the archive's hash).
+	part=$(mktemp -d "$DL_DIR/.partial.XXXXXX")
+	(cd "$part" && papt "$dir" apt-get download "$DEB_PKG=$version" >&2) ||
+		{ rm -rf "$part"; die "could not download $DEB_PKG=$version"; }
+	mv "$part"/*.deb "$DL_DIR/" && rmdir "$part"
+	deb=$(find "$DL_DIR" -maxdepth 1 -name "${DEB_PKG}_*.deb" | sort | tail -n 1)
 	log "downloaded $(basename "$deb")"
 	echo "$deb"
 }

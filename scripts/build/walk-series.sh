@@ -78,7 +78,7 @@ w1() {
 	git -C "$WT" checkout -q --detach "$c"
 	log=$(kmake W=1 arch/x86/kvm/ 2>&1) || { echo "$log"; return 1; }
 	if grep -E 'warning:' <<<"$log"; then return 1; fi
-	date -u +%FT%TZ >"$RESULTS/w1-$key"
+	date -u +%FT%TZ >"$RESULTS/w1-$key.tmp" && mv "$RESULTS/w1-$key.tmp" "$RESULTS/w1-$key"
 }
 
 sparse() {

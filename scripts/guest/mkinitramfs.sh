@@ -48,7 +48,17 @@ parse_args() {
 	[[ -n $TESTS ]] || bad_usage "--tests is required"
 	[[ -x $KSFT/run_kselftest.sh && -r $KSFT/kselftest-list.txt && -d $KSFT/kselftest ]] ||
 		die "'$KSFT' is not a kselftest install dir (run_kselftest.sh," \
-			"kselftest-list.txt, kselftest/): run scripts/build/build-selftests.sh"
+			"kselftest-list.txt, kselftest/): build it with $(build_command)"
+}
+
+# build_command: the command that builds the KVM selftests and the probes
+# into KSFT (scripts/build/build-selftests.sh SRC OUT, KSFT = OUT/install).
+build_command() {
+	if [[ $(realpath -m "$KSFT") == "$(realpath -m "$SELFTESTS_DIR/install")" ]]; then
+		echo "scripts/build/build-selftests.sh $(variant_src patched) $SELFTESTS_DIR (or make demo)"
+	else
+		echo "scripts/build/build-selftests.sh SRC ${KSFT%/install} (SRC: the kernel tree with the series)"
+	fi
 }
 
 check_tools() {
@@ -70,7 +80,7 @@ resolve_test() {
 	elif grep -qxF "${t%%:*}:${t##*/}" "$list"; then
 		echo "${t%%:*}:${t##*/}"
 	else
-		die "test '$t' is not in $list (build it with scripts/build/build-selftests.sh)"
+		die "test '$t' is not in $list: build the selftests and the probes with $(build_command)"
 	fi
 }
 

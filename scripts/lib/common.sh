@@ -18,6 +18,10 @@ TOOLS_DIR=$CACHE_DIR/tools        # sparse, by key
 PRODUCTS_DIR=$CACHE_DIR/products  # kernels by the hash of their inputs (build.sh)
 RUNS_DIR=$CACHE_DIR/runs          # one directory per boot (scripts/lib/guests.sh)
 BENCH_DIR=$CACHE_DIR/bench        # make bench's tables and plots
+SELFTESTS_DIR=$BUILD_DIR/selftests # the KVM selftests and probes (build-selftests.sh)
+# The stamp of a selftests build directory: the hash of the inputs of its
+# install, removed by whatever changes the install (build-selftests.sh).
+SELFTESTS_STAMP=.ple-inputs
 # Named where they are used, all under CACHE_DIR: v/ (variant_src and
 # variant_build below), ccache/ (setup_cc), locks/ (cache_lock), logs/
 # (step), initrd/ (run-guest.sh, initramfses by their hash).

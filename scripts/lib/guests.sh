@@ -4,7 +4,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables are for the checks that source this
 
-KSFT_INSTALL=$BUILD_DIR/selftests/install
+KSFT_INSTALL=$SELFTESTS_DIR/install
 PLE_TEST=kvm:pause_loop_exit_test
 # The timing model of the boots whose result does not depend on it: the
 # upstream tests (ci/30, make demo) and the harness's own faults (ci/60).
@@ -24,33 +24,16 @@ upstream_tests() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$UPSTREAM_LIST"; }
 # every line that is neither a comment nor blank.
 table_rows() { grep -vE '^[[:space:]]*(#|$)' "$1"; }
 
-# ensure_selftests: every x86 KVM selftest of the patched tree, static, and
-# installed with kselftest's install target, with the calibration probe
-# (probes/) beside them as kvm:ple_probe.  The patched tree first exists.
-# Nothing is built when the install was made from the same inputs (the
-# tree's state, probes/, both build scripts, the compiler): make itself
-# takes ~4 s to find nothing to do, at every check that boots a guest.
+# ensure_selftests: every x86 KVM selftest of the patched tree and the
+# probes, built by scripts/build/build-selftests.sh into SELFTESTS_DIR
+# (which builds nothing when its install is of the same inputs).  The
+# patched tree first exists.
 ensure_selftests() (
-	local src key stamp=$BUILD_DIR/selftests/.ple-inputs
+	local src
 	# The patched tree's lock covers the selftests built from it too.
 	cache_lock v-patched # (apply-series.sh, its child, then leaves it to us)
 	src=$("$REPO_DIR/scripts/build/apply-series.sh" patched) || return 1
-	key=$({
-		tree_state "$src" &&
-			(cd "$REPO_DIR" && sha256sum probes/* scripts/build/build-selftests.sh \
-				scripts/build/build-probes.sh) &&
-			{ dpkg-query -W libc6-dev uuid-dev 2>/dev/null || :; } &&
-			toolchain_id
-	} | inputs_hash) || return 1
-	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ] &&
-		[ -x "$KSFT_INSTALL/run_kselftest.sh" ]; then
-		log "KVM selftests and probes built before from the same inputs: $KSFT_INSTALL"
-		return 0
-	fi
-	rm -f "$stamp"
-	"$REPO_DIR/scripts/build/build-selftests.sh" "$src" "$BUILD_DIR/selftests" >&2 &&
-		"$REPO_DIR/scripts/build/build-probes.sh" "$src" "$BUILD_DIR/selftests" >&2 &&
-		echo "$key" >"$stamp"
+	"$REPO_DIR/scripts/build/build-selftests.sh" "$src" "$SELFTESTS_DIR" >/dev/null
 )
 
 # unavailable MACHINE: succeeds, printing why, for a machine whose row is

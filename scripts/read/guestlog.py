@@ -430,9 +430,25 @@ def log_path(path):
 
 
 def parse(path):
-    """The records of the serial log at PATH (a log or a boot directory)."""
-    with open(log_path(path), "rb") as f:
+    """The records of the serial log at PATH (a log or a boot directory).
+    A boot directory without one is a boot that never started its guest:
+    the error says what its run.out says last."""
+    log = log_path(path)
+    if log != path and not os.path.exists(log):
+        raise FileNotFoundError("%s: no %s, the guest never ran: %s" % (
+            path, SERIAL_LOG, _last_line(os.path.join(path, "run.out"))))
+    with open(log, "rb") as f:
         return parse_bytes(f.read(), path, boot_meta(path).get("emulator"))
+
+
+def _last_line(path):
+    """The last line of the file at PATH, or what is wrong with it."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        return "(%s)" % e
+    return ("%s: %s" % (path, lines[-1])) if lines else "(%s is empty)" % path
 
 
 def boot_meta(path):
