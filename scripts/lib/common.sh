@@ -111,19 +111,28 @@ note() {
 }
 
 # step WHAT CMD...: one step of an entry point (make demo, bench...),
-# quiet: CMD's standard error (the builds' and boots' output) goes to
-# $CACHE_DIR/logs/SCRIPT.WHAT.log, and to the terminal as well with V=1 (make
-# demo V=1); its standard output is left as is (a path CMD prints).  Then
-# one line: what, how long, where the log is; on failure the log's tail.
+# quiet: a line when it starts; CMD's standard error (the builds' and
+# boots' output) goes to $CACHE_DIR/logs/SCRIPT.WHAT.log, and to the
+# terminal as well with V=1 (make demo V=1); its standard output is left
+# as is (a path CMD prints).  While it runs, every PLE_PROGRESS seconds
+# (30) a line with the time so far and the log's last line (apt's, the
+# kernel build's own "CC ..." lines).  Then one line: what, how long,
+# where the log is; on failure the log's tail.
 step() {
-	local what=$1 log rc=0 t0=$SECONDS
+	local what=$1 log rc=0 t0=$SECONDS ticker
 	shift
 	mkdir -p "$CACHE_DIR/logs"
 	log=$CACHE_DIR/logs/${0##*/}.$(tr -cs 'A-Za-z0-9.' '-' <<<"$what" | sed 's/^-*//; s/-*$//').log
+	log "$what ..."
 	if [ "${V:-0}" = 1 ]; then
 		"$@" 2> >(tee "$log" >&2) || rc=$?
 	else
+		: >"$log"
+		progress "$what" "$log" >/dev/null &
+		ticker=$!
 		"$@" 2>"$log" || rc=$?
+		kill "$ticker" 2>/dev/null || true
+		wait "$ticker" 2>/dev/null || true
 	fi
 	if [ "$rc" -eq 0 ]; then
 		log "$what: $((SECONDS - t0)) s (log: $log)"
@@ -132,6 +141,19 @@ step() {
 		tail -n 20 "$log" | sed 's/^/  /' >&2
 	fi
 	return "$rc"
+}
+
+# progress WHAT LOG: step's progress lines, until killed (TERM).
+progress() {
+	local t0=$SECONDS nap last
+	trap '[ -z "${nap:-}" ] || kill "$nap" 2>/dev/null; exit 0' TERM
+	while :; do
+		sleep "${PLE_PROGRESS:-30}" &
+		nap=$!
+		wait "$nap" || true
+		last=$(tail -n 1 "$2" | tr -d '\r' | sed 's/^[[:space:]]*//' | cut -c1-90)
+		log "  $1: $((SECONDS - t0)) s so far${last:+; last: $last}"
+	done
 }
 
 # inputs_hash: the one hash of cache keys, over what is on standard input
