@@ -54,7 +54,7 @@ verdict_lines() { bl verdict "$1" && bl speedup "$1"; }
 verdict() {
 	saved verdict.txt verdict_lines "$D/summary.json"
 	bl speedup "$D/summary.json" |
-		grep -qxE 'overcommit 2:1 hand-off: [0-9]+\.[0-9]x faster with filtering'
+		grep -qxE 'overcommit 2:1 hand-off, faster with filtering: [0-9]+\.[0-9]x \(k10-3\.2ghz\)'
 }
 check "its verdict and last line are the saved verdict.txt" verdict
 

@@ -16,7 +16,7 @@ guests_init
 
 mkdir -p "$BENCH_DIR"
 OUT=$BENCH_DIR/short.out
-LAST_RE='^overcommit 2:1 hand-off: [0-9]+(\.[0-9]+)?x faster with filtering$'
+LAST_RE='^overcommit 2:1 hand-off, faster with filtering: [0-9]+\.[0-9]x \([a-z0-9.-]+\)(, [0-9]+\.[0-9]x \([a-z0-9.-]+\))*$'
 
 plan 6
 if reason=$(emulator_missing count-only); then skip_all "$reason"; fi
@@ -63,28 +63,33 @@ summary() {
 }
 check "the JSON summary has its keys and a positive figure per configuration" summary
 
-# summary_verdict: the verdict's policy is one of benchlog.py's and its
-# 2:1 ratio parses, positive, and is the last line's.
+# summary_verdict: the verdict's policy is one of benchlog.py's, and it
+# has a 2:1 ratio per timing model, each positive and in the last line.
 summary_verdict() {
-	local json ratio
+	local json ratios r
 	json=$(summary_json)
 	[ -s "$json" ] || { echo "summary: ${json:-none}"; return 1; }
-	ratio=$(python3 - "$json" "$REPO_DIR/scripts/read" <<-'EOF'
+	ratios=$(python3 - "$json" "$REPO_DIR/scripts/read" <<-'EOF'
 		import json, sys
 		sys.dont_write_bytecode = True
 		sys.path.insert(0, sys.argv[2])
 		import benchlog
-		v = json.load(open(sys.argv[1]))["verdict"]
+		s = json.load(open(sys.argv[1]))
+		v = s["verdict"]
 		assert v["policy"] in benchlog.POLICIES, v
-		r = float(v["speedup_2to1"])
-		assert r > 0, v
-		print("%.1f" % r)
+		for p in s["phases"]:
+		    r = float(v["speedup_2to1"][p["phase"]])
+		    assert r > 0, v
+		    print("%.1fx (%s)" % (r, p["phase"]))
 	EOF
 	)
-	echo "ratio: $ratio"
-	tail -n 1 "$OUT" | grep -qF "hand-off: ${ratio}x faster"
+	echo "ratios: $ratios"
+	[ -n "$ratios" ] || return 1
+	while read -r r; do
+		tail -n 1 "$OUT" | grep -qF "$r" || return 1
+	done <<<"$ratios"
 }
-check "the summary's verdict: a known policy, a positive 2:1 ratio, the last line's" summary_verdict
+check "the summary's verdict: a known policy, a positive 2:1 ratio per timing model, the last line's" summary_verdict
 
 verdict() {
 	grep -E '^window policy for count-only mode: .* is better:$' "$OUT" &&
@@ -105,7 +110,7 @@ last_line() {
 	tail -n 1 "$OUT"
 	tail -n 1 "$OUT" | grep -qE "$LAST_RE"
 }
-check "the last line is 'overcommit 2:1 hand-off: <ratio>x faster with filtering'" last_line
+check "the last line is 'overcommit 2:1 hand-off, faster with filtering: <ratio>x (<timing model>), ...'" last_line
 
 diag "$(cat "$OUT" 2>/dev/null || true)"
 done_testing
