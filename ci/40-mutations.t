@@ -3,7 +3,7 @@
 # A fix whose removal no test notices is not tested: build the series
 # without each of its kernel patches, boot it with the parameters that
 # expose the bug (the rows of ci/mutations.txt), and expect
-# pause_loop_exit_test to fail, in the case the row names.  Prints the
+# svm_pause_filter_test to fail, in the case the row names.  Prints the
 # table: patch left out, machine, timing, parameters, result, what the
 # test said.
 # shellcheck disable=SC2317 # the functions run through check()
@@ -16,7 +16,9 @@ guests_init
 
 mapfile -t ROWS < <(table_rows "$REPO_DIR/ci/mutations.txt")
 plan ${#ROWS[@]}
-if reason=$(emulator_missing count-only); then skip_all "$reason"; fi
+mapfile -t used < <(printf '%s\n' "${ROWS[@]}" | cut -d'|' -f3 | sort -u)
+machines_here "${used[@]}"
+[ -z "${UNAVAILABLE[count-only]}" ] || skip_all "${UNAVAILABLE[count-only]}"
 "$REPO_DIR/scripts/build/build.sh" patched >/dev/null 2>&1 || bail "the patched kernel does not build"
 ensure_selftests >/dev/null 2>&1 || bail "the KVM selftests do not build"
 # check() runs its command in a subshell: the table goes through a file.
@@ -25,7 +27,7 @@ table=$RUNS_DIR/mutations/table.txt builds=$RUNS_DIR/mutations/build.log
 : >"$table"
 : >"$builds"
 
-# mutant_specs: each row's boot (unavailable machines: none).  Each mutant
+# mutant_specs: each row's boot (machines not here: none).  Each mutant
 # is built once (they share a work tree; build.sh keeps each kernel, keyed
 # on its inputs, so a second run builds nothing), and its row booted as
 # soon as its kernel is there (run_guests reads the specs as they come).
@@ -35,7 +37,7 @@ mutant_specs() {
 	local row n want cpu timing params pattern what bz
 	for row in "${ROWS[@]}"; do
 		IFS='|' read -r n want cpu timing params pattern what <<<"$row"
-		! unavailable "$cpu" >/dev/null || continue
+		[ -z "${UNAVAILABLE[$cpu]}" ] || continue
 		bz=$("$REPO_DIR/scripts/build/build.sh" mutant --without "$n" 2>>"$builds") ||
 			bz="(the kernel without patch $n did not build: $builds)"
 		boot_spec "mutant-$n" "$bz" "$cpu" "$timing" "$params" "$PLE_TEST"
@@ -62,8 +64,8 @@ i=0
 for row in "${ROWS[@]}"; do
 	IFS='|' read -r n want cpu timing params pattern what <<<"$row"
 	p=$(find "$REPO_DIR/patches" -name "$(printf '%04d' "$n")-*.patch" -printf '%f\n')
-	if reason=$(unavailable "$cpu"); then
-		skip "without $p ($what), $cpu, $timing: $reason"
+	if [ -n "${UNAVAILABLE[$cpu]}" ]; then
+		skip "without $p ($what), $cpu, $timing: ${UNAVAILABLE[$cpu]}"
 		continue
 	fi
 	check "without $p ($what), $cpu, $timing: the selftest gives $want" mutant "${DIRS[$i]}" "$row"

@@ -16,20 +16,22 @@ guests_init
 
 mapfile -t ROWS < <(table_rows "$REPO_DIR/ci/matrix.txt")
 plan ${#ROWS[@]}
-if reason=$(emulator_missing count-only intel); then skip_all "$reason"; fi
+mapfile -t used < <(printf '%s\n' "${ROWS[@]}" | cut -d'|' -f2 | sort -u)
+machines_here "${used[@]}"
+[ -z "${UNAVAILABLE[count-only]}" ] || skip_all "${UNAVAILABLE[count-only]}"
 patched=$("$REPO_DIR/scripts/build/build.sh" patched) || bail "the patched kernel does not build"
 ensure_selftests >/dev/null 2>&1 || bail "the KVM selftests do not build"
 mkdir -p "$RUNS_DIR/matrix"
 summary=$RUNS_DIR/matrix/table.txt
 : >"$summary"
 
-# Boot every row first (unavailable machines: none), as many guests at a
+# Boot every row first (machines not here: none), as many guests at a
 # time as CPUs.
 row_specs() {
 	local row want cpu timing params pattern what
 	for row in "${ROWS[@]}"; do
 		IFS='|' read -r want cpu timing params pattern what <<<"$row"
-		! unavailable "$cpu" >/dev/null || continue
+		[ -z "${UNAVAILABLE[$cpu]}" ] || continue
 		boot_spec patched "$patched" "$cpu" "$timing" "$params" "$PLE_TEST"
 	done
 }
@@ -62,8 +64,8 @@ row() {
 i=0
 for r in "${ROWS[@]}"; do
 	IFS='|' read -r want cpu timing params pattern what <<<"$r"
-	if reason=$(unavailable "$cpu"); then
-		skip "$cpu $timing ${params:-defaults} ($what): $reason"
+	if [ -n "${UNAVAILABLE[$cpu]}" ]; then
+		skip "$cpu $timing ${params:-defaults} ($what): ${UNAVAILABLE[$cpu]}"
 		continue
 	fi
 	check "$cpu $timing ${params:-defaults} ($what): $want, no kernel complaint" row "${DIRS[$i]}" "$r"

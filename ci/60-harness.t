@@ -145,7 +145,7 @@ bad_name() {
 	echo "$out (exit status $rc)"
 	[ "$rc" -eq 1 ] && [ "$(wc -l <<<"$out")" -eq 1 ] || return 1
 	case "$1" in
-	machine) grep -q "unknown machine 'no-such-machine'.*: count-only intel hw-zen hw-count-only tcg-svm$" <<<"$out" ;;
+	machine) grep -q "unknown machine 'no-such-machine'.*: count-only zen intel hw-zen hw-count-only tcg-svm$" <<<"$out" ;;
 	timing) grep -q "unknown timing model 'no-such-model'.*: k10-3.2ghz .*haswell-3.4ghz" <<<"$out" ;;
 	esac
 }

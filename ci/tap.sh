@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC2034 # UNAVAILABLE: read by the checks
 # TAP helpers for the checks in ci/*.t, run by prove (see Makefile).
 # shellcheck shell=bash
 # shellcheck source=scripts/lib/common.sh
@@ -21,6 +22,27 @@ diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 skip_all() {
 	while [ "$TAP_N" -lt "$TAP_PLAN" ]; do skip "$@"; done
 	exit 0
+}
+
+# machines_here MACHINE...: for a check that boots them (it sources
+# scripts/lib/guests.sh): UNAVAILABLE[M] is "" when machine M can boot
+# here, else why not (its emulator is not there: the check skips M's
+# points with that line).  A machine whose emulator is there but cannot
+# serve (a wrong PLE_BOCHS) bails the run out with the error.
+
+declare -A UNAVAILABLE=()
+machines_here() {
+	local m reason rc
+	for m in "$@"; do
+		rc=0
+		# (the reason on standard output, an error on standard error)
+		reason=$(emulator_missing "$m" 2>&1) || rc=$?
+		case "$rc" in
+		0) UNAVAILABLE[$m]=$reason ;;
+		1) UNAVAILABLE[$m]="" ;;
+		*) bail "$reason" ;;
+		esac
+	done
 }
 
 # check DESCRIPTION CMD...: one test point from a command's status; its

@@ -7,8 +7,9 @@
 #
 # Boots BZIMAGE with CPIO on machine NAME of config/machines whose
 # emulator is QEMU (Debian's qemu-system-x86_64): qemu-kvm on this host's
-# /dev/kvm with -overcommit cpu-pm=on (PAUSE is not intercepted by the
-# host, so nested SVM gives the guest's KVM the CPU's own pause filter),
+# /dev/kvm with -overcommit cpu-pm=on (nested SVM gives the guest's KVM
+# the CPU's own pause filter; cpu-pm=on keeps an older host from adding
+# its own PAUSE intercept to the guest's L2s),
 # qemu-tcg under TCG (no pause filter).  -cpu is the machine's cpu column,
 # -smp and -m its vcpus and memory; the kernel command line is
 # kernel_cmdline (scripts/lib/common.sh) with the machine's args and --append.

@@ -227,7 +227,7 @@ machine_field() {
 
 # The emulators the scripts run (config/machines' emulator column), each
 # with the script that boots its machines.
-EMULATORS="bochs-2.7 qemu-kvm qemu-tcg"
+EMULATORS="bochs-2.7 bochs-3.1 qemu-kvm qemu-tcg"
 
 # machine_check NAME: machine NAME exists and its emulator is one the
 # scripts run (EMULATORS).
