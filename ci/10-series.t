@@ -3,7 +3,9 @@
 # The series as it would be taken from the list: it applies with git am on
 # the base, in order; patches/ is exactly what format-patch makes of it;
 # selftests/ is what it adds; checkpatch --strict has nothing to say; every
-# commit it cites is one we verified.
+# commit it cites is one we verified; it is posted as a first version, and
+# every changelog leads with the change (maintainer-kvm-x86.rst,
+# "Changelog").
 # shellcheck disable=SC2317 # the functions run through check()
 set -euo pipefail
 # shellcheck source=ci/tap.sh
@@ -11,7 +13,7 @@ set -euo pipefail
 # shellcheck source=scripts/export-series.sh
 . "$REPO_DIR/scripts/export-series.sh"
 
-plan 9
+plan 11
 "$REPO_DIR/scripts/build/get-base.sh" >/dev/null || bail "no base tree"
 if tree=$("$REPO_DIR/scripts/build/apply-series.sh" patched 2>/tmp/ple-am.$$); then
 	ok "the series applies with git am on $(git -C "$BASE_GIT" log -1 --format=%s base)"
@@ -92,6 +94,43 @@ changelogs() {
 	done
 }
 check "every Fixes: tag and every cited hash is a verified commit" fixes_verified
+
+# A first posting: "[PATCH n/N]" subjects, the cover letter's "[PATCH 0/N]",
+# and no "Changes since" or "vN:" history no reader can find.
+first_version() {
+	local n bad=0
+	n=$(find "$REPO_DIR/patches" -name '*.patch' | wc -l)
+	grep -h '^Subject: ' "$REPO_DIR"/patches/*.patch "$REPO_DIR/COVER_LETTER.txt" |
+		grep -vE "^Subject: \[PATCH [0-9]+/$n\] " && bad=1
+	grep -q "^Subject: \[PATCH 0/$n\] " "$REPO_DIR/COVER_LETTER.txt" ||
+		{ echo "COVER_LETTER.txt: no [PATCH 0/$n] subject"; bad=1; }
+	# (a series version has no dot: "since v5.8" is the kernel's)
+	grep -niE 'changes since|(since|in) v[0-9]+([^.0-9]|$)|^v[0-9]+( ->|:)' \
+		"$REPO_DIR"/patches/*.patch \
+		"$REPO_DIR/COVER_LETTER.txt" && bad=1
+	return "$bad"
+}
+check "posted as a first version: [PATCH n/N] subjects, no version history" first_version
+
+# leads_with_change: every changelog's first paragraph says what the
+# patch does, in the imperative ("Saturate ...", "Add ..."): its first word
+# is no article, pronoun or conjunction, and not a third-person, past or
+# gerund form (maintainer-kvm-x86.rst: "lead with a short blurb on the
+# actual changes").
+leads_with_change() {
+	local p w bad=0
+	for p in "$REPO_DIR"/patches/*.patch; do
+		w=$(awk '/^Subject: /{ s = 1; next } s && /^$/{ b = 1; next }
+			b && NF { print $1; exit }' "$p")
+		case "$w" in
+		The | This | These | A | An | It | We | In | On | When | With | If | Since | \
+			*s | *ed | *ing | *"()"* | "")
+			echo "$(basename "$p"): the changelog begins with '$w'"; bad=1 ;;
+		esac
+	done
+	return "$bad"
+}
+check "every changelog leads with the change, in the imperative" leads_with_change
 
 # Debian 12's b4 0.12 chokes on folded headers (a long From:), which an
 # MTA may fold or not: unfold them, as a list archive's mbox would have.

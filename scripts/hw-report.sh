@@ -5,7 +5,7 @@
 # hw-report.sh --log FILE [--out FILE]
 #
 # The series on this host's AMD CPU, through QEMU/KVM: the calibration
-# probe (kvm:ple_probe), pause_loop_exit_test and the upstream selftests
+# probe (kvm:ple_probe), svm_pause_filter_test and the upstream selftests
 # (ci/upstream-tests.txt) on v7.3-rc7 and on the patched kernel, on the
 # machines hw-zen (threshold mode) and hw-count-only (count-only mode) of
 # config/machines; then the same kernels on tcg-svm (QEMU's TCG: no pause
@@ -17,7 +17,7 @@
 # paste under "Tested-by:" when every hw machine that could run did and
 # passed.  Nothing is sent anywhere.
 #
-# A machine passes when pause_loop_exit_test is ok on the patched kernel,
+# A machine passes when svm_pause_filter_test is ok on the patched kernel,
 # no upstream test that is ok on v7.3-rc7 is not ok on it, and its log has
 # no kernel complaint (WARN, BUG, Oops, UBSAN, panic).
 #
@@ -26,7 +26,7 @@
 # run_tests` output, saved to FILE), booting nothing: the same report,
 # with FILE's table.  Run it on the machine FILE comes from: the host
 # section and the Tested-by: line describe this host.  FILE passes when no
-# test of it failed or has no result, pause_loop_exit_test is ok or
+# test of it failed or has no result, svm_pause_filter_test is ok or
 # skipped (it skips on Intel: SVM only), and it has no kernel complaint.
 # Environment: HW_TCG_TESTS, the tests of the TCG run (default: the PAUSE
 # test and kvm_binary_stats_test); GUEST_TIMEOUT (s, default 600).
@@ -119,7 +119,7 @@ verdict() {
 	local b=${BOOT[$1-base]} p=${BOOT[$1-patched]} t bad=()
 	[[ $(boot_status "$p") == 0 ]] || bad+=("the patched kernel's boot failed;")
 	[[ $(res "$p" "$PLE_TEST") == ok ]] ||
-		bad+=("pause_loop_exit_test on the patched kernel: $(res "$p" "$PLE_TEST"): $(guestlog why "$p" "$PLE_TEST" 2>&1);")
+		bad+=("${PLE_TEST#*:} on the patched kernel: $(res "$p" "$PLE_TEST"): $(guestlog why "$p" "$PLE_TEST" 2>&1);")
 	for t in $(upstream_tests); do
 		[[ $(res "$b" "$t") != ok || $(res "$p" "$t") == ok ]] || bad+=("$t ok on the base, not on the patched kernel;")
 	done
@@ -148,7 +148,7 @@ machine_section() {
 	echo "patched boot: ${BOOT[$m-patched]}"
 	boot_failures "$m"
 	[[ -z $hw ]] || echo "verdict: $(verdict "$m")"
-	[[ -n $hw ]] || echo "pause_loop_exit_test on the patched kernel: $(res "${BOOT[$m-patched]}" "$PLE_TEST"): $(guestlog why "${BOOT[$m-patched]}" "$PLE_TEST")"
+	[[ -n $hw ]] || echo "${PLE_TEST#*:} on the patched kernel: $(res "${BOOT[$m-patched]}" "$PLE_TEST"): $(guestlog why "${BOOT[$m-patched]}" "$PLE_TEST")"
 	guestlog report "${BOOT[$m-base]}" "${BOOT[$m-patched]}"
 }
 
@@ -178,7 +178,7 @@ log_verdict() {
 	done < <(guestlog results "$KLOG")
 	case "$(res "$KLOG" "$PLE_TEST")" in
 	ok | skip | fail) ;;
-	*) bad+=("pause_loop_exit_test not in the log;") ;;
+	*) bad+=("${PLE_TEST#*:} not in the log;") ;;
 	esac
 	no_complaints "$KLOG" >/dev/null || bad+=("kernel complaints in the log, or no log to read")
 	if ((${#bad[@]})); then echo "FAILED: ${bad[*]}"; else echo passed; fi
@@ -194,14 +194,14 @@ write_log_report() {
 		host_section
 		echo
 		echo "== kselftest log $KLOG (no harness, no boot)"
-		echo "pause_loop_exit_test: $(res "$KLOG" "$PLE_TEST")$(guestlog why "$KLOG" "$PLE_TEST" | sed 's/^/: /')"
+		echo "${PLE_TEST#*:}: $(res "$KLOG" "$PLE_TEST")$(guestlog why "$KLOG" "$PLE_TEST" | sed 's/^/: /')"
 		echo "verdict: $v"
 		guestlog report "$KLOG"
 		echo
 		echo "== Tested-by"
 		if [[ $v == passed ]]; then
 			who="$(git config user.name 2>/dev/null || echo 'Your Name') <$(git config user.email 2>/dev/null || echo you@example.org)>"
-			echo "Tested-by: $who # $(cpuinfo 'model name'), family $(cpuinfo 'cpu family') model $(cpuinfo model) stepping $(cpuinfo stepping): KVM selftests, pause_loop_exit_test $(res "$KLOG" "$PLE_TEST")"
+			echo "Tested-by: $who # $(cpuinfo 'model name'), family $(cpuinfo 'cpu family') model $(cpuinfo model) stepping $(cpuinfo stepping): KVM selftests, ${PLE_TEST#*:} $(res "$KLOG" "$PLE_TEST")"
 		else
 			echo "(none: the log did not pass)"
 		fi

@@ -4,7 +4,12 @@
 # Print MAINTAINERS.snippet: the MAINTAINERS sections that cover every file
 # the series touches, and the To/Cc list they give, both from the kernel's
 # own scripts/get_maintainer.pl in a tree with the series applied (default:
-# the cache's patched work tree, scripts/build/apply-series.sh patched).
+# the cache's patched work tree, scripts/build/apply-series.sh patched);
+# then the addressees we send to: that list trimmed to what the "KERNEL
+# VIRTUAL MACHINE FOR X86 (KVM/x86)" section names (its maintainers,
+# reviewers and list) and linux-kernel@vger.kernel.org.  KVM x86 patches,
+# selftests included, go through the KVM x86 tree; the tip maintainers
+# (arch/x86/) and the kselftest list are left out.
 #   scripts/maintainers.sh [TREE]            print it
 #   scripts/maintainers.sh --write [TREE]    replace MAINTAINERS.snippet,
 #                                            only once all of it is made
@@ -45,4 +50,14 @@ echo "## MAINTAINERS sections covering them (get_maintainer.pl --sections)"
 gm --sections -f "${files[@]}"
 echo
 echo "## To/Cc for git send-email (get_maintainer.pl on patches/*.patch)"
-gm --no-rolestats "$REPO_DIR"/patches/*.patch
+all=$(gm --no-rolestats "$REPO_DIR"/patches/*.patch)
+echo "$all"
+echo
+echo "## Addressees: the above, trimmed to the KVM/x86 section's M:, R: and L:"
+echo "## (its maintainers, reviewers, list) and linux-kernel@vger.kernel.org"
+kvm_x86=$(gm --sections -f arch/x86/kvm/x86.h |
+	awk '/^KERNEL VIRTUAL MACHINE FOR X86 \(KVM\/x86\)$/ { s = 1; next }
+	     /^$/ { s = 0 } s && /^[MRL]:/ { sub(/^[MRL]:[ \t]*/, ""); print }')
+[ -n "$kvm_x86" ] || die "get_maintainer.pl gave no KVM/x86 section"
+grep -xF -e "$kvm_x86" -e linux-kernel@vger.kernel.org <<<"$all" ||
+	die "none of the KVM/x86 section's addresses is in get_maintainer.pl's list"

@@ -3,7 +3,7 @@
 #
 # stress.sh [-n RUNS] [MACHINE:TIMING...]
 #
-# Runs pause_loop_exit_test RUNS times (default 50) in one guest per
+# Runs svm_pause_filter_test RUNS times (default 50) in one guest per
 # machine (config/machines) and timing model (default: count-only under
 # k10-3.2ghz, bobcat-1.6ghz, zen-2ghz and zen-5ghz; threshold mode has no
 # emulator), on the patched kernel, and prints per guest how many runs

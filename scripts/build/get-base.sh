@@ -112,7 +112,9 @@ import_tree() {
 	# No background "gc --auto" racing with the caller over 95,000 objects.
 	git -C "$dir" config gc.auto 0
 	git -C "$dir" add -A -f
-	GIT_AUTHOR_DATE=$IMPORT_DATE GIT_COMMITTER_DATE=$IMPORT_DATE \
+	GIT_AUTHOR_NAME=$SCRIPTS_NAME GIT_AUTHOR_EMAIL=$SCRIPTS_EMAIL \
+		GIT_COMMITTER_NAME=$SCRIPTS_NAME GIT_COMMITTER_EMAIL=$SCRIPTS_EMAIL \
+		GIT_AUTHOR_DATE=$IMPORT_DATE GIT_COMMITTER_DATE=$IMPORT_DATE \
 		git -C "$dir" commit -q --no-verify -m "$msg"
 }
 

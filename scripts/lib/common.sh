@@ -33,20 +33,24 @@ variant_src() { echo "$CACHE_DIR/v/$1/src"; }
 variant_build() { echo "$CACHE_DIR/v/$1/build"; }
 # The series' revision, in every patch's subject (export-series.sh,
 # mail-series.sh) and in COVER_LETTER.txt's.
-SERIES_PREFIX="PATCH v3"
+SERIES_PREFIX="PATCH"
 # format_series TREE RANGE ARGS...: the one git format-patch invocation of
 # the series (export-series.sh, mail-series.sh, ci/10-series.t), with the
 # caller's ARGS (-o DIR, --stdout, --thread, --cover-letter...).  The index
 # lines' hashes have a fixed length (the kernel's core.abbrev=12): git's
 # own default grows with the number of objects, which differs from one
-# clone of the base to the next.  No base-commit: trailer: the base is our
-# import of Debian's v7.3-rc7 tarball, a commit nobody else has (the cover
-# letter names the base in words).
+# clone of the base to the next.  A base-commit: trailer only when the
+# base is a commit others have (get-base.sh --git, or --kernel of a git
+# tree): our import of Debian's v7.3-rc7 tarball (made by the scripts'
+# identity, below) is a commit nobody else has, and the cover letter names
+# that base in words.
 format_series() {
-	local tree=$1 range=$2
+	local tree=$1 range=$2 base_opt=()
 	shift 2
+	[ "$(git -C "$tree" log -1 --format=%an base)" = "$SCRIPTS_NAME" ] ||
+		base_opt=(--base=base)
 	git -C "$tree" format-patch -q --zero-commit --no-signature --abbrev=12 \
-		--subject-prefix="$SERIES_PREFIX" "$@" "$range"
+		--subject-prefix="$SERIES_PREFIX" "${base_opt[@]}" "$@" "$range"
 }
 
 # bad_usage MSG: the caller's usage() and MSG on standard error; exit 1.
@@ -90,11 +94,13 @@ opt_var() {
 	echo "${rest%% *}"
 }
 # Identity used for every commit the scripts make, so that hashes are
-# reproducible from one machine to the next.
-export GIT_AUTHOR_NAME=${GIT_AUTHOR_NAME:-svm-ple scripts}
-export GIT_AUTHOR_EMAIL=${GIT_AUTHOR_EMAIL:-svm-ple@invalid}
-export GIT_COMMITTER_NAME=${GIT_COMMITTER_NAME:-svm-ple scripts}
-export GIT_COMMITTER_EMAIL=${GIT_COMMITTER_EMAIL:-svm-ple@invalid}
+# reproducible from one machine to the next (the base's import always
+# takes it: scripts/build/get-base.sh).
+SCRIPTS_NAME="svm-ple scripts" SCRIPTS_EMAIL=svm-ple@invalid
+export GIT_AUTHOR_NAME=${GIT_AUTHOR_NAME:-$SCRIPTS_NAME}
+export GIT_AUTHOR_EMAIL=${GIT_AUTHOR_EMAIL:-$SCRIPTS_EMAIL}
+export GIT_COMMITTER_NAME=${GIT_COMMITTER_NAME:-$SCRIPTS_NAME}
+export GIT_COMMITTER_EMAIL=${GIT_COMMITTER_EMAIL:-$SCRIPTS_EMAIL}
 
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }

@@ -5,7 +5,7 @@
 # shellcheck disable=SC2034 # the variables are for the checks that source this
 
 KSFT_INSTALL=$SELFTESTS_DIR/install
-PLE_TEST=kvm:pause_loop_exit_test
+PLE_TEST=kvm:svm_pause_filter_test
 # The timing model of the boots whose result does not depend on it: the
 # upstream tests (ci/30, make demo) and the harness's own faults (ci/60).
 # Their sleeps, timeouts and the kernel's boot delays are emulated time,

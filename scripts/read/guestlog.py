@@ -19,18 +19,18 @@ What a log looks like (every line ends in CRLF on the serial console):
   TAP version 13                                run_kselftest.sh
   1..2
   # timeout set to 120
-  # selftests: kvm: pause_loop_exit_test        a test starts
+  # selftests: kvm: svm_pause_filter_test        a test starts
   # TAP version 13                              its own output, behind "# "
   # 1..4
   # # PLE: kvm_amd: base 3000, grow 2, ...      a figure line (PLE/PROBE/BENCH)
   # ok 1 exit count                             a subtest
   # ok 2 # SKIP growth and cap: ...             a skipped subtest
   # ==== Test Assertion Failure ====            a failed TEST_ASSERT: location,
-  #   x86/pause_loop_exit_test.c:388: ...       pid, stack (if addr2line runs),
+  #   x86/svm_pause_filter_test.c:388: ...       pid, stack (if addr2line runs),
   #   pid=83 tid=83 errno=0 - Success           then the message
   #   Expected 2 PAUSE exits ... (3 times)
   # 1..0 # SKIP - KVM lacks the ... stat        the whole test skips early
-  ok 1 selftests: kvm: pause_loop_exit_test     its result (# SKIP, # XFAIL,
+  ok 1 selftests: kvm: svm_pause_filter_test     its result (# SKIP, # XFAIL,
   not ok 2 selftests: kvm: foo # exit=254       # TIMEOUT N seconds, # exit=N)
   PLE-WARN: the kernel is tainted 512 (W: ...   config/init.sh, if a WARN fired,
   WARNING: arch/x86/kvm/svm/svm.c:3236 at ...   then the kernel's log at
@@ -45,7 +45,7 @@ complaints.
 A log may be cut anywhere (a killed Bochs): the last line counts only if
 it ends in a newline, a test with a header and no result line is "none".
 
-Command line (TEST is COLLECTION:NAME or NAME, e.g. kvm:pause_loop_exit_test;
+Command line (TEST is COLLECTION:NAME or NAME, e.g. kvm:svm_pause_filter_test;
 LOG is a serial log or a boot directory, scripts/guest/run-guest.sh --out,
 whose serial.log is read):
 
