@@ -108,9 +108,11 @@ first_version() {
 	grep -niE 'changes since|(since|in) v[0-9]+([^.0-9]|$)|^v[0-9]+( ->|:)' \
 		"$REPO_DIR"/patches/*.patch \
 		"$REPO_DIR/COVER_LETTER.txt" && bad=1
+	# No @PLACEHOLDER@ left to fill (mail-series.sh refuses one too).
+	grep -nE "$COVER_FILL_RE" "$REPO_DIR/COVER_LETTER.txt" && bad=1
 	return "$bad"
 }
-check "posted as a first version: [PATCH n/N] subjects, no version history" first_version
+check "posted as a first version: [PATCH n/N] subjects, no version history, nothing left to fill" first_version
 
 # leads_with_change: every changelog's first paragraph says what the
 # patch does, in the imperative ("Saturate ...", "Add ..."): its first word

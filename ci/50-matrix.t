@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The patched kernel under the parameter sets, machines and timing models
-# of ci/matrix.txt (rows of the zen machine, threshold mode, skip: no
-# emulator has it, see config/machines): the PAUSE selftest (which computes
-# its expectations from the loaded parameters) gives the result of the
-# row, its log matches the row's pattern, and the kernel log has no WARN,
-# BUG, Oops or UBSAN report.
+# of ci/matrix.txt (rows of the zen machine, threshold mode, skip without
+# PLE_BOCHS: config/machines): the PAUSE selftest (which reads the loaded
+# parameters) gives the result of the row, its log matches the row's
+# pattern, and the kernel log has no WARN, BUG, Oops or UBSAN report.
 # shellcheck disable=SC2317 # the functions run through check()
 set -euo pipefail
 # shellcheck source=ci/tap.sh

@@ -38,9 +38,10 @@ intro() {
 	echo "make demo: v7.3-rc7 and the series, built and booted on the emulated"
 	echo "$MACHINE machine ($(machine_field "$MACHINE" kvm))"
 	if [ -z "$ZEN_MISSING" ]; then
-		echo "and the zen machine ($(machine_field zen kvm); PLE_BOCHS=${PLE_BOCHS:-}):"
+		echo "and the zen machine ($(machine_field zen kvm); PLE_BOCHS=${PLE_BOCHS:-}).  It will:"
 	else
-		echo "(threshold mode needs PLE_BOCHS: README, \"Threshold mode on an emulated CPU\"):"
+		echo "(threshold mode, on the zen machine, needs PLE_BOCHS: README, \"Threshold mode"
+		echo "on an emulated CPU\").  It will:"
 	fi
 	echo "  1. build both kernels and the KVM selftests (cold: 20-30 min on 2 CPUs, a progress"
 	echo "     line every 30 s; built before: seconds)"

@@ -44,6 +44,8 @@ cover() {
 	f=$(find "$2" -name '0000-cover-letter.patch')
 	subject=$(sed -n 's/^Subject: //p;q' "$REPO_DIR/COVER_LETTER.txt")
 	[ -n "$subject" ] || die "COVER_LETTER.txt does not start with a Subject: line"
+	! grep -nE "$COVER_FILL_RE" "$REPO_DIR/COVER_LETTER.txt" >&2 ||
+		die "COVER_LETTER.txt has a @PLACEHOLDER@ still to fill (above)"
 	python3 - "$f" "$subject" "$REPO_DIR/COVER_LETTER.txt" <<-'PY'
 		import sys
 		path, subject, letter = sys.argv[1:]

@@ -5,8 +5,9 @@
 #
 # Runs svm_pause_filter_test RUNS times (default 50) in one guest per
 # machine (config/machines) and timing model (default: count-only under
-# k10-3.2ghz, bobcat-1.6ghz, zen-2ghz and zen-5ghz; threshold mode has no
-# emulator), on the patched kernel, and prints per guest how many runs
+# k10-3.2ghz, bobcat-1.6ghz, zen-2ghz and zen-5ghz, and zen, threshold
+# mode, under zen-2ghz and zen-5ghz when PLE_BOCHS gives it a Bochs 3.1),
+# on the patched kernel, and prints per guest how many runs
 # passed, failed or skipped, how many cases ran and skipped, and how many
 # tries the cases took (a try is repeated when a host interrupt or a
 # preemption disturbed it).  Not a check: the figures are for the
@@ -21,19 +22,28 @@ set -euo pipefail
 usage() { echo "usage: ${0##*/} [-n RUNS] [MACHINE:TIMING...]   (e.g. count-only:zen-5ghz)"; }
 
 main() {
-	local runs=50 combos=() dirs=() c d i bz bad=0
+	local runs=50 combos=() dirs=() c d i bz bad=0 rc zen
 	while [ $# -gt 0 ]; do
 		case "$1" in
-		-n) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { usage >&2; die "-n takes a number of runs"; }
+		-n) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { usage >&2; die "-n takes a positive number of runs"; }
 			runs=$2; shift 2 ;;
 		-h | --help) usage; exit 0 ;;
-		*:*) combos+=("$1"); shift ;;
+		*:*) machine_check "${1%%:*}"; timing_ips "${1#*:}" >/dev/null
+			combos+=("$1"); shift ;;
 		*) usage >&2; die "unexpected argument '$1'" ;;
 		esac
 	done
-	[ ${#combos[@]} -gt 0 ] ||
+	if [ ${#combos[@]} -eq 0 ]; then
 		combos=(count-only:k10-3.2ghz count-only:bobcat-1.6ghz count-only:zen-2ghz
 			count-only:zen-5ghz)
+		rc=0
+		zen=$(emulator_missing zen) || rc=$?
+		case "$rc" in
+		0) log "without zen: $zen" ;;
+		1) combos+=(zen:zen-2ghz zen:zen-5ghz) ;;
+		*) die "the zen machine cannot run (above): fix PLE_BOCHS, or unset it" ;;
+		esac
+	fi
 	guests_init
 	bz=$(step "build the series" "$REPO_DIR/scripts/build/build.sh" patched) ||
 		die "the patched kernel does not build"

@@ -121,7 +121,10 @@ import_tree() {
 finish() {
 	local tmp=$1 label=$2
 	check_version "$tmp"
-	[ -d "$tmp/.git" ] || import_tree "$tmp" "Linux $WANT_VERSION ($label)"
+	if [ ! -d "$tmp/.git" ]; then
+		log "importing the tree into git (~1 min on 2 CPUs)"
+		import_tree "$tmp" "Linux $WANT_VERSION ($label)"
+	fi
 	git -C "$tmp" tag -f base HEAD >/dev/null
 	# No background gc: it would inherit a check's lock (cache_lock).
 	git -C "$tmp" config gc.auto 0

@@ -64,9 +64,10 @@ CPU0_ERRORS=${PLE_BOCHS_CPU0_ERRORS:-ignore}
 usage() {
 	echo "usage: ${0##*/} [-h|--help] --machine NAME --disk IMG --out DIR [--timeout SECONDS]"
 	echo "       [--timing MODEL|--ips N]   (machines: config/machines; models: config/timing-models)"
-	echo "       ${0##*/} --machine NAME --check   (is its emulator installed?)"
 	echo "       [--memory MB]              (guest RAM, default: the machine's)"
-	echo "  exit: 0 PLE-DONE seen, 2 no marker, 3 timeout, 4 panic/BUG/Oops, 5 no bochs"
+	echo "       ${0##*/} --machine NAME --check   (can its emulator serve it?)"
+	echo "  exit: 0 PLE-DONE seen (--check: it can), 1 usage or setup error (a PLE_BOCHS"
+	echo "  that cannot serve), 2 no marker, 3 timeout, 4 panic/BUG/Oops, 5 no bochs"
 }
 
 parse_args() {
@@ -126,20 +127,26 @@ check_user_bochs() {
 	[[ -n $prefix ]] || fail $EXIT_NO_EMULATOR "machine $MACHINE runs on a Bochs 3.1" \
 		"you build: set PLE_BOCHS to its install prefix ($BUILD_DOC)"
 	[[ -d $prefix ]] || die "PLE_BOCHS=$prefix: no such directory ($BUILD_DOC)"
+	# Debian's packages have the binary as bin/bochs-bin, and a bin/bochs
+	# that runs whichever bochs-bin is first in PATH.
 	BOCHS=$prefix/bin/bochs
+	[[ ! -x $prefix/bin/bochs-bin ]] || BOCHS=$prefix/bin/bochs-bin
 	BIOS=$prefix/share/bochs/BIOS-bochs-latest
 	VGABIOS=$prefix/share/bochs/VGABIOS-lgpl-latest.bin
 	[[ -x $BOCHS ]] || die "PLE_BOCHS=$prefix: no bin/bochs there ($BUILD_DOC)"
-	version=$(bochs_version) || die "PLE_BOCHS=$prefix: bin/bochs does not run here: $version"
+	version=$(bochs_version) ||
+		die "PLE_BOCHS=$prefix: ${BOCHS#"$prefix/"} does not run here: $version ($BUILD_DOC)"
 	case "$version" in
-	[0-2].*) die "PLE_BOCHS=$prefix: bin/bochs is Bochs $version, whose CPU models have" \
-		"no PFThreshold (Bochs added it after 3.0): build Bochs 3.1 ($BUILD_DOC)" ;;
+	[0-2].*) die "PLE_BOCHS=$prefix: ${BOCHS#"$prefix/"} is Bochs $version, whose CPU models" \
+		"have no PFThreshold (Bochs added it after 3.0): build Bochs 3.1 ($BUILD_DOC)" ;;
 	esac
 	for f in "$BIOS" "$VGABIOS"; do
 		[[ -f $f ]] || die "PLE_BOCHS=$prefix: no ${f#"$prefix/"} there (Bochs'" \
 			"make install puts it there; $BUILD_DOC)"
 	done
 	check_cpu "$prefix" "$version"
+	log "PLE_BOCHS=$prefix: Bochs $version, its $CPU_MODEL with PauseFilter and" \
+		"PFThreshold, 64-bit IDIV right"
 }
 
 # bochs_version: the version in Bochs' banner (its --help), or the first
@@ -174,13 +181,14 @@ check_cpu() {
 	done
 	line=$(grep -a -m1 '^PLE-CPUCHECK: ' "$WORK/cpucheck.com1" 2>/dev/null) ||
 		die "PLE_BOCHS=$prefix: Bochs $version did not run its CPU check (nogui and term" \
-			"displays tried); its last words: $(grep -a -h -E 'PANIC|ERROR|error' \
-			"$WORK"/cpucheck.*.out "$WORK"/cpucheck.*.log 2>/dev/null | tail -n 1)"
+			"displays tried; $BUILD_DOC); its last words: $(grep -a -h -E \
+			'PANIC|ERROR|error' "$WORK"/cpucheck.*.out "$WORK"/cpucheck.*.log 2>/dev/null |
+			tail -n 1)"
 	[[ $line =~ svm_edx=([0-9a-f]{8})\ idiv=([0-9a-f]{16},[0-9a-f]{16}) ]] ||
 		die "PLE_BOCHS=$prefix: its CPU check printed '$line'"
 	edx=$((16#${BASH_REMATCH[1]})) idiv=${BASH_REMATCH[2]}
 	((edx & 1 << 10)) || die "PLE_BOCHS=$prefix: Bochs $version's $CPU_MODEL has no" \
-		"PauseFilter (CPUID 0x8000000A EDX=${BASH_REMATCH[1]})"
+		"PauseFilter (CPUID 0x8000000A EDX=${BASH_REMATCH[1]}; $BUILD_DOC)"
 	((edx & 1 << 12)) || die "PLE_BOCHS=$prefix: Bochs $version's $CPU_MODEL has no" \
 		"PFThreshold (CPUID 0x8000000A EDX=${BASH_REMATCH[1]}): build Bochs 3.1 ($BUILD_DOC)"
 	want=00000000000004a9,fffffffffffffffd

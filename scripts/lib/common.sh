@@ -34,6 +34,9 @@ variant_build() { echo "$CACHE_DIR/v/$1/build"; }
 # The series' revision, in every patch's subject (export-series.sh,
 # mail-series.sh) and in COVER_LETTER.txt's.
 SERIES_PREFIX="PATCH"
+# A text of COVER_LETTER.txt still to fill: mail-series.sh and ci/10
+# refuse one.
+COVER_FILL_RE='@[A-Z_]+@'
 # format_series TREE RANGE ARGS...: the one git format-patch invocation of
 # the series (export-series.sh, mail-series.sh, ci/10-series.t), with the
 # caller's ARGS (-o DIR, --stdout, --thread, --cover-letter...).  The index
@@ -117,7 +120,7 @@ note() {
 }
 
 # step WHAT CMD...: one step of an entry point (make demo, bench...),
-# quiet: a line when it starts; CMD's standard error (the builds' and
+# quiet: a line when it starts, naming its log; CMD's standard error (the builds' and
 # boots' output) goes to $CACHE_DIR/logs/SCRIPT.WHAT.log, and to the
 # terminal as well with V=1 (make demo V=1); its standard output is left
 # as is (a path CMD prints).  While it runs, every PLE_PROGRESS seconds
@@ -129,7 +132,7 @@ step() {
 	shift
 	mkdir -p "$CACHE_DIR/logs"
 	log=$CACHE_DIR/logs/${0##*/}.$(tr -cs 'A-Za-z0-9.' '-' <<<"$what" | sed 's/^-*//; s/-*$//').log
-	log "$what ..."
+	log "$what ... (log: $log)"
 	if [ "${V:-0}" = 1 ]; then
 		"$@" 2> >(tee "$log" >&2) || rc=$?
 	else
@@ -157,7 +160,7 @@ progress() {
 		sleep "${PLE_PROGRESS:-30}" &
 		nap=$!
 		wait "$nap" || true
-		last=$(tail -n 1 "$2" | tr -d '\r' | sed 's/^[[:space:]]*//' | cut -c1-90)
+		last=$(tail -n 1 "$2" | tr -d '\r' | sed 's/^[[:space:]]*//; s/^\(.\{90\}\).\+/\1.../')
 		log "  $1: $((SECONDS - t0)) s so far${last:+; last: $last}"
 	done
 }
