@@ -112,20 +112,8 @@ interrupts() {
 	within "$(probe "$1" intr_if1 irq_per_100ms)" 80 120 &&
 		within "$(probe "$1" intr_if0 irq_per_100ms)" 0 10
 }
-# check_on NAME DESCRIPTION CMD...: check, or skip when the machine of
-# boot NAME is not here.
-check_on() {
-	local m
-	m=$(field "$1" machine)
-	shift
-	if [ -n "${UNAVAILABLE[$m]}" ]; then
-		skip "$1: ${UNAVAILABLE[$m]}"
-	else
-		check "$@"
-	fi
-}
 for n in "${MODELS[@]}"; do
-	check_on "$n" "(a) $(field "$n" machine), $(field "$n" timing): an IF=1 spin takes ~100 host-interrupt exits per 100 ms, an IF=0 one not the tick (Bochs)" \
+	check_on "$(field "$n" machine)" "(a) $(field "$n" machine), $(field "$n" timing): an IF=1 spin takes ~100 host-interrupt exits per 100 ms, an IF=0 one not the tick (Bochs)" \
 		interrupts "$n"
 done
 
@@ -196,7 +184,7 @@ pass_time() {
 		"$(awk -v i="$ips" 'BEGIN { printf "%.4f", 3e9 / i * 1.01 }')"
 }
 for n in "${MODELS[@]}"; do
-	check_on "$n" "(d) $(field "$n" machine), $(field "$n" timing): a PAUSE loop pass takes $(awk -v i="$(timing_ips "$(field "$n" timing)")" \
+	check_on "$(field "$n" machine)" "(d) $(field "$n" machine), $(field "$n" timing): a PAUSE loop pass takes $(awk -v i="$(timing_ips "$(field "$n" timing)")" \
 		'BEGIN { printf "%.3f", 3e9 / i }') ns (within 1%)" pass_time "$n"
 done
 

@@ -82,20 +82,10 @@ no_regression() {
 check "no upstream selftest goes from ok on the base to not ok" no_regression count-only
 
 # On zen, threshold mode: what the series must not change.
-# zen_check DESCRIPTION CMD...: check, or skip without the zen machine.
-zen_check() {
-	local desc="zen: $1"
-	shift
-	if [ -n "${UNAVAILABLE[zen]}" ]; then
-		skip "$desc: ${UNAVAILABLE[zen]}"
-	else
-		check "$desc" "$@"
-	fi
-}
 both_boot() { booted "${DIR[base-zen]}" && booted "${DIR[patched-zen]}"; }
-zen_check "both kernels boot and run the selftests" both_boot
+check_on zen "zen: both kernels boot and run the selftests" both_boot
 both_pass() { all_cases_ok "${DIR[base-zen]}" && all_cases_ok "${DIR[patched-zen]}"; }
-zen_check "${PLE_TEST#*:} passes on both kernels (threshold mode), every case" both_pass
-zen_check "no upstream selftest goes from ok on the base to not ok" no_regression zen
+check_on zen "zen: ${PLE_TEST#*:} passes on both kernels (threshold mode), every case" both_pass
+check_on zen "zen: no upstream selftest goes from ok on the base to not ok" no_regression zen
 
 done_testing

@@ -139,14 +139,11 @@ mkdir -p "${TABLE%/*}"
 	echo "with KVM, in the Bochs guest (ci/35-kut.t; the list: ci/kut-tests.txt)"
 } >>"$TABLE"
 for cpu in "${MACHINES_ALL[@]}"; do
-	if [ -n "${UNAVAILABLE[$cpu]}" ]; then
-		for _ in $(seq "$PER_CPU"); do skip "KVM-unit-tests on $cpu: ${UNAVAILABLE[$cpu]}"; done
-		continue
-	fi
-	check "the base kernel boots and runs KVM-unit-tests on $cpu, no kernel complaint" booted base "$cpu"
-	check "the patched kernel boots and runs KVM-unit-tests on $cpu, no kernel complaint" booted patched "$cpu"
-	check "no KVM-unit-test fails on $cpu with the series that does not on the base" no_regression "$cpu"
-	check "every KVM-unit-tests failure on $cpu is the same on both kernels" same_failures "$cpu"
+	check_on "$cpu" "the base kernel boots and runs KVM-unit-tests on $cpu, no kernel complaint" booted base "$cpu"
+	check_on "$cpu" "the patched kernel boots and runs KVM-unit-tests on $cpu, no kernel complaint" booted patched "$cpu"
+	check_on "$cpu" "no KVM-unit-test fails on $cpu with the series that does not on the base" no_regression "$cpu"
+	check_on "$cpu" "every KVM-unit-tests failure on $cpu is the same on both kernels" same_failures "$cpu"
+	[ -z "${UNAVAILABLE[$cpu]}" ] || continue
 	{
 		printf '\n%-28s %-8s %s\n' "$cpu ($(machine_field "$cpu" cpu))" base patched
 		for t in $(names "$cpu"); do

@@ -65,12 +65,10 @@ i=0
 for row in "${ROWS[@]}"; do
 	IFS='|' read -r n want cpu timing params pattern what <<<"$row"
 	p=$(find "$REPO_DIR/patches" -name "$(printf '%04d' "$n")-*.patch" -printf '%f\n')
-	if [ -n "${UNAVAILABLE[$cpu]}" ]; then
-		skip "without $p ($what), $cpu, $timing: ${UNAVAILABLE[$cpu]}"
-		continue
-	fi
-	check "without $p ($what), $cpu, $timing: the selftest gives $want" mutant "${DIRS[$i]}" "$row"
-	i=$((i + 1))
+	check_on "$cpu" "without $p ($what), $cpu, $timing: the selftest gives $want" \
+		mutant "${DIRS[$i]:-}" "$row"
+	# DIRS holds the boots of the machines here only.
+	[ -n "${UNAVAILABLE[$cpu]}" ] || i=$((i + 1))
 done
 diag "patch machine    timing        params                                   result why"
 diag "$(cat "$table")"

@@ -63,12 +63,10 @@ row() {
 i=0
 for r in "${ROWS[@]}"; do
 	IFS='|' read -r want cpu timing params pattern what <<<"$r"
-	if [ -n "${UNAVAILABLE[$cpu]}" ]; then
-		skip "$cpu $timing ${params:-defaults} ($what): ${UNAVAILABLE[$cpu]}"
-		continue
-	fi
-	check "$cpu $timing ${params:-defaults} ($what): $want, no kernel complaint" row "${DIRS[$i]}" "$r"
-	i=$((i + 1))
+	check_on "$cpu" "$cpu $timing ${params:-defaults} ($what): $want, no kernel complaint" \
+		row "${DIRS[$i]:-}" "$r"
+	# DIRS holds the boots of the machines here only.
+	[ -n "${UNAVAILABLE[$cpu]}" ] || i=$((i + 1))
 done
 diag "machine    timing    parameters                           result figures"
 diag "$(cat "$summary")"

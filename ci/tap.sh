@@ -45,6 +45,18 @@ machines_here() {
 	done
 }
 
+# check_on MACHINE DESCRIPTION CMD...: check, or, when MACHINE cannot boot
+# here (machines_here), skip the point with the reason.
+check_on() {
+	local m=$1
+	shift
+	if [ -n "${UNAVAILABLE[$m]:-}" ]; then
+		skip "$1: ${UNAVAILABLE[$m]}"
+	else
+		check "$@"
+	fi
+}
+
 # check DESCRIPTION CMD...: one test point from a command's status; its
 # output is shown as diagnostics when it fails, its note()s (common.sh)
 # always.
