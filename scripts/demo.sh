@@ -98,10 +98,8 @@ headline() {
 # here_rows: the rows of ROWS whose machine can boot here, into HERE_ROWS;
 # ZEN_MISSING says why zen cannot (a wrong PLE_BOCHS is an error).
 here_rows() {
-	local row rc=0
-	ZEN_MISSING=$(emulator_missing zen) || rc=$?
-	[ "$rc" -ne 2 ] || die "the zen machine cannot run (above): fix PLE_BOCHS, or unset it"
-	[ "$rc" -eq 0 ] || ZEN_MISSING=
+	local row
+	zen_here
 	HERE_ROWS=()
 	for row in "${ROWS[@]}"; do
 		[[ $row == zen\|* && -n $ZEN_MISSING ]] || HERE_ROWS+=("$row")

@@ -22,7 +22,7 @@ set -euo pipefail
 usage() { echo "usage: ${0##*/} [-n RUNS] [MACHINE:TIMING...]   (e.g. count-only:zen-5ghz)"; }
 
 main() {
-	local runs=50 combos=() dirs=() c d i bz bad=0 rc zen
+	local runs=50 combos=() dirs=() c d i bz bad=0
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		-n) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { usage >&2; die "-n takes a positive number of runs"; }
@@ -36,13 +36,12 @@ main() {
 	if [ ${#combos[@]} -eq 0 ]; then
 		combos=(count-only:k10-3.2ghz count-only:bobcat-1.6ghz count-only:zen-2ghz
 			count-only:zen-5ghz)
-		rc=0
-		zen=$(emulator_missing zen) || rc=$?
-		case "$rc" in
-		0) log "without zen: $zen" ;;
-		1) combos+=(zen:zen-2ghz zen:zen-5ghz) ;;
-		*) die "the zen machine cannot run (above): fix PLE_BOCHS, or unset it" ;;
-		esac
+		zen_here
+		if [ -n "$ZEN_MISSING" ]; then
+			log "without zen: $ZEN_MISSING"
+		else
+			combos+=(zen:zen-2ghz zen:zen-5ghz)
+		fi
 	fi
 	guests_init
 	bz=$(step "build the series" "$REPO_DIR/scripts/build/build.sh" patched) ||

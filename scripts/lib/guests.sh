@@ -57,6 +57,20 @@ emulator_missing() {
 	return 1
 }
 
+# zen_here: for the entry points that add the zen machine's boots when it
+# can boot here (make demo, stress.sh): ZEN_MISSING is why it cannot (its
+# emulator is not there: PLE_BOCHS unset), "" when it can.  A PLE_BOCHS
+# that cannot serve ends the script (the error is above).
+zen_here() {
+	local rc=0
+	ZEN_MISSING=$(emulator_missing zen) || rc=$?
+	case "$rc" in
+	0) ;;
+	1) ZEN_MISSING= ;;
+	*) die "the zen machine cannot run (above): fix PLE_BOCHS, or unset it" ;;
+	esac
+}
+
 # The guest API.  A boot is a line (boot_spec); run_guests boots lines,
 # each into a directory of its own, $RUNS_DIR/GROUP/NAME, named by what
 # it runs (boot_name), which scripts/guest/run-guest.sh fills: serial.log,
